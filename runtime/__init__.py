@@ -1,0 +1,40 @@
+"""Service runtime shared by every Bookstore service: settings, logging, MongoDB, gRPC, auth."""
+
+from runtime.auth import Principal, Role, TokenIssuer, TokenVerifier
+from runtime.errors import (
+    AlreadyExists,
+    BookstoreError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+)
+from runtime.logs import configure_logging
+from runtime.mongo import open_database
+from runtime.server import GrpcServer, ServiceBinding, serve
+from runtime.settings import Settings
+
+__all__ = [
+    "AlreadyExists",
+    "BookstoreError",
+    "FailedPrecondition",
+    "GrpcServer",
+    "InvalidArgument",
+    "NotFound",
+    "PermissionDenied",
+    "Principal",
+    "Role",
+    "ServiceBinding",
+    "Settings",
+    "TokenIssuer",
+    "TokenVerifier",
+    "TooManyRequests",
+    "Unauthenticated",
+    "Unavailable",
+    "configure_logging",
+    "open_database",
+    "serve",
+]

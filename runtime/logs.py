@@ -1,0 +1,39 @@
+"""Structured logging: one JSON object per line, tagged with the service's name."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+
+class _ServiceTag(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
+    """Send every log record to stderr as JSON (or plain text for people at a terminal)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ServiceTag(service))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter(
+            "{asctime}{levelname}{service}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        ))
+    else:
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(service)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aio-pika and pymongo are chatty at INFO; their warnings still come through.
+    for noisy in ("aio_pika", "aiormq", "pymongo"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

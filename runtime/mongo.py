@@ -1,0 +1,37 @@
+"""The MongoDB client every service uses: PyMongo's native async API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+
+
+def make_client(url: str, *, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
+    """A client that fails a call after ``timeout_ms`` instead of hanging when the server is away.
+
+    UTC-aware datetimes come back from reads so timestamps never lose their zone.
+    """
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        appname="bookstore",
+    )
+
+
+@asynccontextmanager
+async def open_database(url: str, name: str) -> AsyncIterator[AsyncDatabase[Document]]:
+    """Connect, check the server answers, yield the named database, close on exit."""
+    client = make_client(url)
+    try:
+        await client.admin.command("ping")
+        yield client[name]
+    finally:
+        await client.close()

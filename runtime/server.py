@@ -1,0 +1,158 @@
+"""The gRPC server every service runs: health, reflection, error mapping, graceful stop.
+
+Shaped like the grpc.aio examples: build, bind (port 0 picks a free port), start, and on
+SIGTERM/SIGINT report NOT_SERVING through health, let in-flight calls finish, then stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from runtime.errors import BookstoreError
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    Handler = grpc.RpcMethodHandler[Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceBinding:
+    """One gRPC service to serve: its servicer and the generated function that registers it."""
+
+    full_name: str  # e.g. "bookstore.user.v1.UserService", from the generated DESCRIPTOR
+    servicer: object
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Turns :class:`BookstoreError` into its status code; hides anything else behind INTERNAL."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        handler = await continuation(handler_call_details)
+        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED itself
+            return handler  # type: ignore[return-value]
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _guard_unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _guard_stream(method, handler.unary_stream),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+async def _abort_for(
+    method: str, exc: BaseException, context: grpc.aio.ServicerContext[Any, Any]
+) -> None:
+    if isinstance(exc, BookstoreError):
+        log.info("rpc failed", extra={"rpc": method, "code": exc.code.name, "detail": exc.message})
+        await context.abort(exc.code, exc.message)
+    log.exception("rpc crashed", extra={"rpc": method}, exc_info=exc)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+
+
+def _guard_unary(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return await behavior(request, context)
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except Exception as exc:  # the boundary where every failure gets a status
+            await _abort_for(method, exc, context)
+        finally:
+            log.debug("rpc", extra={"rpc": method, "ms": (time.perf_counter() - started) * 1e3})
+
+    return guarded
+
+
+def _guard_stream(method: str, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., Any]:
+    async def guarded(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
+        try:
+            async for response in behavior(request, context):
+                yield response
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except Exception as exc:  # as in _guard_unary
+            await _abort_for(method, exc, context)
+
+    return guarded
+
+
+class GrpcServer:
+    """A ``grpc.aio`` server with the standard health and reflection services."""
+
+    def __init__(
+        self,
+        address: str,
+        bindings: Sequence[ServiceBinding],
+        *,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+    ) -> None:
+        self._server = grpc.aio.server(interceptors=[ErrorMappingInterceptor(), *interceptors])
+        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        for binding in bindings:
+            binding.add_to_server(binding.servicer, self._server)
+        self._names = [b.full_name for b in bindings]
+        reflection.enable_server_reflection(
+            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
+        self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {address}")
+        self.address = f"{address.rsplit(':', 1)[0]}:{self.port}"
+
+    async def start(self) -> None:
+        await self._server.start()
+        for name in ("", *self._names):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING, refuse new calls, give running ones ``grace`` seconds."""
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(grace)
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Return once SIGTERM or SIGINT arrives."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def serve(server: GrpcServer, grace: float) -> None:
+    """Run ``server`` until a shutdown signal, then stop it gracefully."""
+    await server.start()
+    log.info("serving", extra={"address": server.address})
+    await wait_for_shutdown_signal()
+    log.info("shutting down", extra={"grace_seconds": grace})
+    await server.stop(grace)

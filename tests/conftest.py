@@ -1,0 +1,40 @@
+"""Shared fixtures: real infrastructure, one fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from runtime.mongo import Document, make_client
+from tests.infrastructure import amqp_server, mongo_server
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    with mongo_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    with amqp_server() as url:
+        yield url
+
+
+@pytest.fixture
+def database_name() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def mongo_db(mongo_url: str, database_name: str) -> AsyncIterator[AsyncDatabase[Document]]:
+    """A database no other test sees, dropped afterwards."""
+    client = make_client(mongo_url)
+    try:
+        yield client[database_name]
+        await client.drop_database(database_name)
+    finally:
+        await client.close()
