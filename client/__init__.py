@@ -1,0 +1,1 @@
+"""The Bookstore client library and the `bookstore` command."""

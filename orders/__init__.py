@@ -1,0 +1,1 @@
+"""The order service: orders, payments and the saga's outcome."""

@@ -1,0 +1,1 @@
+"""Messaging shared by every service: events, outbox, publishing and idempotent consuming."""
