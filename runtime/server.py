@@ -7,6 +7,7 @@ SIGTERM/SIGINT report NOT_SERVING through health, let in-flight calls finish, th
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 import time
@@ -54,8 +55,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
+            # Streams come as async generators or as coroutines that call context.write().
+            stream = handler.unary_stream
+            guard = _guard_stream if inspect.isasyncgenfunction(stream) else _guard_unary
             return grpc.unary_stream_rpc_method_handler(
-                _guard_stream(method, handler.unary_stream),  # type: ignore[arg-type]
+                guard(method, stream),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -68,6 +72,8 @@ async def _abort_for(
     if isinstance(exc, BookstoreError):
         log.info("rpc failed", extra={"rpc": method, "code": exc.code.name, "detail": exc.message})
         await context.abort(exc.code, exc.message)
+    if isinstance(exc, NotImplementedError):  # what generated servicer bases raise
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
     log.exception("rpc crashed", extra={"rpc": method}, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
