@@ -1,0 +1,165 @@
+"""Run the whole Bookstore locally: infrastructure plus every service, logs prefixed by service.
+
+Starts a MongoDB-compatible server (SecantusDB, data kept in var/mongo) unless one already
+answers on :27017, makes sure RabbitMQ runs, starts each service as its own process, waits
+until all report SERVING through the gRPC health service, and then runs until Ctrl-C or
+SIGTERM, when it stops every process it started.
+
+    .venv/bin/python scripts/stack.py            # normally via scripts/run.sh
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("user", "inventory", "orders")
+MONGO_PORT = 27017
+COLOURS = {"mongo": 90, "user": 36, "inventory": 33, "orders": 35}
+DEV_ADMIN = {"BOOKSTORE_ADMIN_EMAIL": "admin@bookstore.local",
+             "BOOKSTORE_ADMIN_PASSWORD": "change-me-admin"}
+
+
+def say(message: str) -> None:
+    print(f"\033[1m[stack]\033[0m {message}", flush=True)
+
+
+async def relay_output(name: str, stream: asyncio.StreamReader) -> None:
+    """Print a child's output line by line, prefixed with its name."""
+    prefix = f"\033[{COLOURS.get(name, 37)}m{name:<9}|\033[0m "
+    while line := await stream.readline():
+        sys.stdout.write(prefix + line.decode(errors="replace"))
+        sys.stdout.flush()
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.children: dict[str, asyncio.subprocess.Process] = {}
+        self.relays: list[asyncio.Task[None]] = []
+
+    async def spawn(self, name: str, *argv: str, env: dict[str, str]) -> None:
+        process = await asyncio.create_subprocess_exec(
+            *argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        assert process.stdout is not None
+        self.children[name] = process
+        self.relays.append(asyncio.create_task(relay_output(name, process.stdout)))
+
+    async def start_mongo(self, env: dict[str, str]) -> str:
+        if url := os.environ.get("BOOKSTORE_MONGO_URL"):
+            return url
+        url = f"mongodb://127.0.0.1:{MONGO_PORT}/?retryWrites=false"
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", MONGO_PORT)
+            writer.close()
+            say(f"a MongoDB-compatible server already answers on :{MONGO_PORT}; using it")
+            return url
+        except OSError:
+            pass
+        say("starting SecantusDB (data in var/mongo)")
+        await self.spawn("mongo", sys.executable, "scripts/infra.py", "mongo", "--port",
+                         str(MONGO_PORT), "--storage", str(REPO_ROOT / "var" / "mongo"), env=env)
+        await wait_for_port(MONGO_PORT, seconds=300, what="SecantusDB")
+        return url
+
+    async def stop(self) -> None:
+        """SIGTERM every child (services first, database last); SIGKILL what lingers."""
+        for name in reversed(list(self.children)):
+            process = self.children[name]
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), timeout=15)
+                except TimeoutError:
+                    say(f"{name} did not stop in 15 s; killing it")
+                    process.kill()
+                    await process.wait()
+            say(f"{name} stopped (exit {process.returncode})")
+        await asyncio.gather(*self.relays, return_exceptions=True)
+
+
+async def wait_for_port(port: int, *, seconds: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if loop.time() > deadline:
+                raise SystemExit(f"{what} did not answer on :{port} in {seconds:.0f} s") from None
+            await asyncio.sleep(0.2)
+
+
+async def wait_healthy(name: str, address: str, process: asyncio.subprocess.Process) -> None:
+    """Poll the standard health service until it answers SERVING (or the process dies)."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for _ in range(300):
+            if process.returncode is not None:
+                raise SystemExit(f"{name} exited with {process.returncode} before it was healthy")
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit(f"{name} did not become healthy on {address}")
+
+
+def available_services() -> list[str]:
+    return [s for s in SERVICES if (REPO_ROOT / s / "__main__.py").exists()]
+
+
+async def main() -> int:
+    stack = Stack()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    env = {**DEV_ADMIN, **os.environ, "BOOKSTORE_LOG_FORMAT": "text",
+           "PYTHONUNBUFFERED": "1"}
+    try:
+        rabbit = await asyncio.create_subprocess_exec(
+            sys.executable, "scripts/infra.py", "rabbitmq", cwd=REPO_ROOT)
+        if await rabbit.wait() != 0:
+            return 1
+        env["BOOKSTORE_MONGO_URL"] = await stack.start_mongo(env)
+        services = available_services()
+        for name in services:
+            await stack.spawn(name, sys.executable, "-m", name, env=env)
+        for name in services:
+            address = env.get(f"BOOKSTORE_{name.upper()}_ADDR") or {
+                "user": "127.0.0.1:50051", "inventory": "127.0.0.1:50052",
+                "orders": "127.0.0.1:50053"}[name]
+            await wait_healthy(name, address, stack.children[name])
+            say(f"{name} is healthy on {address}")
+        say("the stack is up: " + ", ".join(services))
+        say(f"admin account: {env['BOOKSTORE_ADMIN_EMAIL']} / {env['BOOKSTORE_ADMIN_PASSWORD']}")
+        say("try:  grpcurl -plaintext 127.0.0.1:50051 list    (Ctrl-C stops everything)")
+        exited = [asyncio.create_task(p.wait()) for p in stack.children.values()]
+        await asyncio.wait([asyncio.create_task(stopping.wait()), *exited],
+                           return_when=asyncio.FIRST_COMPLETED)
+        if not stopping.is_set():
+            say("a process exited on its own; stopping the stack")
+            return 1
+        return 0
+    finally:
+        say("stopping")
+        await stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
