@@ -18,8 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from runtime.healthcheck import is_serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("user", "inventory", "orders")
@@ -104,18 +103,12 @@ async def wait_for_port(port: int, *, seconds: float, what: str) -> None:
 
 async def wait_healthy(name: str, address: str, process: asyncio.subprocess.Process) -> None:
     """Poll the standard health service until it answers SERVING (or the process dies)."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        for _ in range(300):
-            if process.returncode is not None:
-                raise SystemExit(f"{name} exited with {process.returncode} before it was healthy")
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.2)
+    for _ in range(300):
+        if process.returncode is not None:
+            raise SystemExit(f"{name} exited with {process.returncode} before it was healthy")
+        if await is_serving(address, deadline_seconds=1):
+            return
+        await asyncio.sleep(0.2)
     raise SystemExit(f"{name} did not become healthy on {address}")
 
 
