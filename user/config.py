@@ -1,0 +1,66 @@
+"""The user service's own settings, read from the environment next to the shared ones.
+
+They live here rather than in :mod:`runtime.settings` because no other service needs them.
+Every value has a safe default, so a bare ``python -m user`` works on a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runtime.settings import Settings, SettingsError
+
+MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
+MAX_BCRYPT_ROUNDS = 31
+
+
+@dataclass(frozen=True, slots=True)
+class UserConfig:
+    bcrypt_rounds: int
+    login_max_failures: int
+    login_lockout_seconds: int
+    reset_token_ttl_seconds: int
+    mail_dir: Path
+    admin_email: str | None
+    admin_name: str
+    admin_password: str | None = field(default=None, repr=False)  # never printed
+
+    @classmethod
+    def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> UserConfig:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str:
+            return env.get(f"BOOKSTORE_{name}", "").strip()
+
+        rounds = _int(get("BCRYPT_ROUNDS") or "12", "BCRYPT_ROUNDS")
+        if not MIN_BCRYPT_ROUNDS <= rounds <= MAX_BCRYPT_ROUNDS:
+            raise SettingsError(
+                f"BOOKSTORE_BCRYPT_ROUNDS must be {MIN_BCRYPT_ROUNDS}..{MAX_BCRYPT_ROUNDS}, "
+                f"not {rounds}")
+        mail_dir = get("MAIL_DIR")
+        return cls(
+            bcrypt_rounds=rounds,
+            login_max_failures=_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES"),
+            login_lockout_seconds=_int(
+                get("LOGIN_LOCKOUT_SECONDS") or "900", "LOGIN_LOCKOUT_SECONDS"),
+            reset_token_ttl_seconds=_int(
+                get("RESET_TOKEN_TTL_SECONDS") or "1800", "RESET_TOKEN_TTL_SECONDS"),
+            mail_dir=Path(mail_dir) if mail_dir else settings.data_dir / "mail",
+            admin_email=get("ADMIN_EMAIL") or None,
+            admin_name=get("ADMIN_NAME") or "Administrator",
+            # A password may legitimately start or end with spaces: read it verbatim.
+            admin_password=env.get("BOOKSTORE_ADMIN_PASSWORD") or None,
+        )
+
+
+def _int(raw: str, name: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"BOOKSTORE_{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"BOOKSTORE_{name} must be positive, not {value}")
+    return value

@@ -1,0 +1,66 @@
+"""What a name, an email address and a password must look like; pure, no IO.
+
+Each check returns the normalized value or raises :class:`InvalidArgument` naming the field,
+so the caller sees exactly what to fix. Passwords are never echoed back in a message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from runtime.errors import InvalidArgument
+
+NAME_MAX_CHARS = 100
+EMAIL_MAX_CHARS = 254  # RFC 5321's limit on a forward path
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_BYTES = 72  # bcrypt ignores anything beyond; we refuse rather than truncate
+
+# Deliberately simple: one "@", a dot-atom local part, and a domain of dotted labels with a
+# top-level part. Full RFC 5322 syntax (quoted strings, comments) is rarely real and never
+# worth the surprises; the reset mail is what proves an address works.
+_LOCAL = r"[a-z0-9!#$%&'*+=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+=?^_`{|}~-]+)*"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[a-z]{{2,63}}")
+
+
+def normalize_name(raw: str) -> str:
+    name = raw.strip()
+    if not name:
+        raise InvalidArgument("name", "must not be empty")
+    if len(name) > NAME_MAX_CHARS:
+        raise InvalidArgument("name", f"must be at most {NAME_MAX_CHARS} characters")
+    if any(not ch.isprintable() for ch in name):
+        raise InvalidArgument("name", "must not contain control characters")
+    return name
+
+
+def canonical_email(raw: str) -> str:
+    """The form an address is stored and compared in: trimmed and lower-cased."""
+    return raw.strip().lower()
+
+
+def normalize_email(raw: str, field: str = "email") -> str:
+    email = canonical_email(raw)
+    if not email:
+        raise InvalidArgument(field, "must not be empty")
+    if len(email) > EMAIL_MAX_CHARS:
+        raise InvalidArgument(field, f"must be at most {EMAIL_MAX_CHARS} characters")
+    if _EMAIL.fullmatch(email) is None:
+        raise InvalidArgument(field, "is not a valid email address")
+    return email
+
+
+def check_password(password: str, field: str = "password") -> str:
+    """Accept a new password as given (no trimming: spaces count) or say why not."""
+    if len(password) < PASSWORD_MIN_CHARS:
+        raise InvalidArgument(field, f"must be at least {PASSWORD_MIN_CHARS} characters")
+    size = len(password.encode("utf-8"))
+    if size > PASSWORD_MAX_BYTES:
+        raise InvalidArgument(
+            field,
+            f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8 (the bcrypt limit); "
+            f"this one is {size} bytes",
+        )
+    if "\x00" in password:
+        raise InvalidArgument(field, "must not contain NUL characters")
+    return password
