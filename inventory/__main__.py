@@ -1,0 +1,37 @@
+"""Runs the inventory service: ``python -m inventory``.
+
+``BOOKSTORE_SAGA_PREFIX`` (default ``bookstore``) names the exchange and queues, so separate
+stacks can share one broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from inventory.handlers import InventoryHandlers, subscriptions
+from inventory.service import InventoryService
+from inventory.stock import StockLedger
+from inventory.store import BookStore
+from runtime import GrpcServer, Settings, TokenVerifier, configure_logging, open_database, serve
+from runtime.keys import load_public_key
+from saga import SagaParticipant
+
+
+async def main() -> None:
+    settings = Settings.from_env("inventory")
+    configure_logging("inventory", settings.log_level, settings.log_format)
+    verifier = TokenVerifier(load_public_key(settings))
+    async with open_database(settings.mongo_url, settings.mongo_db) as db:
+        store = BookStore(db)
+        await store.ensure_indexes()
+        table = subscriptions(InventoryHandlers(StockLedger(db)))
+        prefix = os.environ.get("BOOKSTORE_SAGA_PREFIX", "").strip() or "bookstore"
+        async with SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
+                                   subscriptions=table, prefix=prefix):
+            server = GrpcServer(settings.listen_addr, [InventoryService(store, verifier).binding()])
+            await serve(server, settings.shutdown_grace_seconds)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
