@@ -1,0 +1,46 @@
+"""The user service's own environment settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime.settings import Settings, SettingsError
+from user.config import UserConfig
+
+
+def config(**env: str) -> UserConfig:
+    full = {"BOOKSTORE_DATA_DIR": "/srv/data", **env}
+    return UserConfig.from_env(Settings.from_env("user", full), full)
+
+
+def test_defaults() -> None:
+    cfg = config()
+    assert (cfg.bcrypt_rounds, cfg.login_max_failures, cfg.login_lockout_seconds,
+            cfg.reset_token_ttl_seconds) == (12, 5, 900, 1800)
+    assert cfg.mail_dir == Path("/srv/data/mail")
+    assert cfg.admin_email is None
+    assert cfg.admin_password is None
+
+
+def test_overrides() -> None:
+    cfg = config(BOOKSTORE_BCRYPT_ROUNDS="4", BOOKSTORE_LOGIN_MAX_FAILURES="3",
+                 BOOKSTORE_MAIL_DIR="/tmp/mail", BOOKSTORE_ADMIN_EMAIL="root@example.com",
+                 BOOKSTORE_ADMIN_PASSWORD=" secret with spaces ")
+    assert (cfg.bcrypt_rounds, cfg.login_max_failures) == (4, 3)
+    assert cfg.mail_dir == Path("/tmp/mail")
+    assert cfg.admin_password == " secret with spaces "
+
+
+def test_admin_password_is_not_in_repr() -> None:
+    assert "hunter22" not in repr(config(BOOKSTORE_ADMIN_PASSWORD="hunter22"))
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("BOOKSTORE_BCRYPT_ROUNDS", "3"), ("BOOKSTORE_BCRYPT_ROUNDS", "32"),
+    ("BOOKSTORE_LOGIN_MAX_FAILURES", "0"), ("BOOKSTORE_RESET_TOKEN_TTL_SECONDS", "soon"),
+])
+def test_bad_values_are_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        config(**{name: value})
