@@ -1,0 +1,138 @@
+"""How an event looks on the wire, apart from any broker library.
+
+Outgoing: an outbox record becomes an :class:`Envelope` (body plus AMQP properties). Incoming:
+the transport hands over a :class:`Delivery`, which :func:`decode` turns back into an event.
+Trace context rides in headers: a handler's emitted events inherit the ``traceparent`` of the
+message being handled, and name it as their cause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import DecodeError, Message
+
+from saga.errors import UndecodableMessage
+from saga.events import EVENT_TYPES
+
+CONTENT_TYPE = "application/x-protobuf"
+CORRELATION_HEADER = "x-correlation-id"
+CAUSATION_HEADER = "x-causation-id"
+TRACE_HEADERS = ("traceparent", "tracestate")
+
+_trace: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "saga_trace", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One event ready to publish: routing key, body and AMQP properties."""
+
+    routing_key: str
+    body: bytes
+    message_id: str
+    correlation_id: str
+    timestamp: datetime
+    app_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = CONTENT_TYPE
+
+    @property
+    def type(self) -> str:
+        return self.routing_key
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as received, whatever the transport."""
+
+    body: bytes
+    routing_key: str
+    message_id: str | None = None
+    type: str | None = None
+    correlation_id: str | None = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    redelivered: bool = False
+
+
+def envelope_from_record(record: Mapping[str, Any], app_id: str) -> Envelope:
+    """The envelope for a stored outbox document."""
+    order_id = str(record.get("order_id", ""))
+    created: datetime = record["created_at"]
+    headers = {CORRELATION_HEADER: order_id, **record.get("headers", {})}
+    return Envelope(
+        routing_key=str(record["name"]),
+        body=bytes(record["payload"]),
+        message_id=str(record["_id"]),
+        correlation_id=order_id,
+        timestamp=created if created.tzinfo else created.replace(tzinfo=UTC),
+        app_id=app_id,
+        headers=headers,
+    )
+
+
+def decode(delivery: Delivery) -> tuple[str, Message]:
+    """The event name and message in ``delivery``; raises :class:`UndecodableMessage`."""
+    if not delivery.message_id:
+        raise UndecodableMessage("message has no message_id, so it cannot be deduplicated")
+    name = delivery.type or delivery.routing_key
+    event_type = EVENT_TYPES.get(name)
+    if event_type is None:
+        raise UndecodableMessage(f"unknown event type {name!r}")
+    event = event_type()
+    try:
+        event.ParseFromString(delivery.body)
+    except DecodeError as exc:
+        raise UndecodableMessage(f"body is not a valid {name}: {exc}") from exc
+    return name, event
+
+
+def propagated_headers(delivery: Delivery) -> dict[str, str]:
+    """Headers the events emitted while handling ``delivery`` carry forward."""
+    headers = {k: str(delivery.headers[k]) for k in TRACE_HEADERS if k in delivery.headers}
+    if delivery.message_id:
+        headers[CAUSATION_HEADER] = delivery.message_id
+    return headers
+
+
+@contextlib.contextmanager
+def trace_context(headers: Mapping[str, str]) -> Iterator[None]:
+    """Events stored inside this block carry ``headers`` (e.g. an incoming ``traceparent``)."""
+    token = _trace.set(dict(headers))
+    try:
+        yield
+    finally:
+        _trace.reset(token)
+
+
+def current_trace() -> Mapping[str, str]:
+    return _trace.get() or {}
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Exchange and queue names for one service; ``prefix`` keeps environments (and tests) apart."""
+
+    prefix: str
+    service: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}.{self.service}"
+
+    @property
+    def dead_exchange(self) -> str:
+        return f"{self.prefix}.{self.service}.dead"
+
+    @property
+    def dead_queue(self) -> str:
+        return f"{self.prefix}.{self.service}.dead"

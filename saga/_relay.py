@@ -1,0 +1,132 @@
+"""The relay: moves stored outbox events to the broker, with confirms, and marks them sent.
+
+It wakes when a transaction in this process stored events, and polls as well, so events stored
+by another instance (or left behind by a crash) go out too. Each round claims a batch under a
+lease, publishes it all at once, awaits the confirms, and marks the confirmed ones published.
+Unconfirmed ones go back to ``pending`` with a backoff. A crash between publishing and marking
+means the lease runs out and the batch goes again: at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from pymongo.errors import PyMongoError
+
+from saga._envelope import Envelope, envelope_from_record
+from saga._retry import Backoff, describe
+from saga.errors import PublishFailed
+from saga.outbox import Outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+RELAY_BACKOFF = Backoff(initial=0.2, maximum=5.0)
+
+
+class Publisher(Protocol):
+    async def publish(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        """Publish all; for each, ``None`` once confirmed, else why not."""
+
+
+class Relay:
+    def __init__(
+        self,
+        outbox: Outbox,
+        publisher: Publisher,
+        *,
+        app_id: str,
+        batch_size: int = 100,
+        poll_interval: float = 0.5,
+        lease: timedelta = timedelta(seconds=30),
+        backoff: Backoff = RELAY_BACKOFF,
+    ) -> None:
+        self._outbox = outbox
+        self._publisher = publisher
+        self._app_id = app_id
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._lease = lease
+        self._backoff = backoff
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._loop(), name=f"outbox-relay-{self._app_id}")
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        """Finish the current round, then publish what is still due within ``flush_timeout``."""
+        self._stopping.set()
+        self._outbox.nudge()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        try:
+            async with asyncio.timeout(flush_timeout):
+                while await self.relay_once() > 0:
+                    pass
+        except (TimeoutError, PyMongoError, PublishFailed) as exc:
+            log.warning("outbox not fully flushed at stop; the next start sends the rest",
+                        extra={"error": describe(exc)})
+
+    async def relay_once(self) -> int:
+        """One round: claim, publish, mark. Returns how many events it claimed."""
+        token = uuid.uuid4().hex
+        records = await self._outbox.claim(
+            limit=self._batch_size, lease=self._lease, token=token)
+        if not records:
+            return 0
+        envelopes: list[Envelope] = []
+        broken: list[str] = []
+        for record in records:
+            try:
+                envelopes.append(envelope_from_record(record, self._app_id))
+            except (KeyError, TypeError, ValueError):
+                broken.append(str(record["_id"]))
+        await self._outbox.mark_failed(broken, token=token, error="malformed outbox document")
+        results = await self._publisher.publish(envelopes)
+        sent = [e.message_id for e, r in zip(envelopes, results, strict=True) if r is None]
+        unsent = [(e, r) for e, r in zip(envelopes, results, strict=True) if r is not None]
+        await self._outbox.mark_published(sent)
+        if unsent:
+            retry_at = utcnow() + timedelta(seconds=self._backoff.delay(1))
+            await self._outbox.release([e.message_id for e, _ in unsent],
+                                       token=token, retry_at=retry_at)
+            raise PublishFailed(f"{len(unsent)} of {len(envelopes)} unconfirmed: "
+                                f"{describe(unsent[0][1])}")
+        log.debug("outbox batch published", extra={"count": len(sent)})
+        return len(records)
+
+    async def _loop(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            self._outbox.clear_nudge()
+            try:
+                claimed = await self.relay_once()
+                failures = 0
+            except (PyMongoError, PublishFailed) as exc:
+                failures += 1
+                delay = self._backoff.delay(failures)
+                log.warning("outbox relay round failed; backing off",
+                            extra={"error": describe(exc), "failures": failures,
+                                   "wait_s": round(delay, 3)})
+                await self._sleep(delay)
+                continue
+            except Exception:  # the relay must outlive any one bad round
+                failures += 1
+                log.exception("outbox relay round crashed", extra={"failures": failures})
+                await self._sleep(self._backoff.delay(failures))
+                continue
+            if claimed < self._batch_size:
+                await self._outbox.wait_for_events(self._poll_interval)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once when asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -1,0 +1,95 @@
+"""One service's place in the saga: its outbox relay and, if it subscribes to events, its consumer.
+
+A service's ``__main__`` lists its subscriptions in one table and wraps its server in this::
+
+    subscriptions = {events_pb2.OrderPlaced: handle_order_placed}
+    async with SagaParticipant(service="inventory", db=db, amqp_url=url,
+                               subscriptions=subscriptions) as saga:
+        ...  # RPCs call saga.outbox.run(work)
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import TracebackType
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from saga._dispatch import Dispatcher, Subscriptions
+from saga._envelope import Topology
+from saga._rabbitmq import RabbitTransport
+from saga._relay import Relay
+from saga._retry import Backoff
+from saga.outbox import Document, Outbox
+
+log = logging.getLogger(__name__)
+
+HANDLER_BACKOFF = Backoff()
+
+
+class SagaParticipant:
+    """Connects (robustly), declares the topology, runs the relay and the consumer.
+
+    On exit it stops taking messages, lets those being handled finish (``shutdown_grace``),
+    flushes the relay and closes the connection.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        db: AsyncDatabase[Document],
+        amqp_url: str,
+        subscriptions: Subscriptions,
+        prefix: str = "bookstore",
+        prefetch: int = 32,
+        max_attempts: int = 5,
+        retry_backoff: Backoff = HANDLER_BACKOFF,
+        relay_poll_interval: float = 0.5,
+        relay_lease: timedelta = timedelta(seconds=30),
+        shutdown_grace: float = 10.0,
+    ) -> None:
+        self.service = service
+        self.topology = Topology(prefix, service)
+        self.outbox = Outbox(db)
+        self._dispatcher = (
+            Dispatcher(self.outbox, subscriptions, max_attempts=max_attempts,
+                       backoff=retry_backoff)
+            if subscriptions else None)
+        self._transport = RabbitTransport(
+            amqp_url, self.topology, service=service, prefetch=prefetch)
+        self._relay = Relay(self.outbox, self._transport, app_id=service,
+                            poll_interval=relay_poll_interval, lease=relay_lease)
+        self._grace = shutdown_grace
+
+    async def __aenter__(self) -> SagaParticipant:
+        await self.outbox.ensure_indexes()
+        await self._transport.connect()
+        try:
+            if self._dispatcher is not None:
+                await self._transport.declare_queue(self._dispatcher.event_names)
+            self._relay.start()
+            if self._dispatcher is not None:
+                await self._transport.consume(self._dispatcher.dispatch)
+        except BaseException:
+            await self._relay.stop(flush_timeout=0)
+            await self._transport.close()
+            raise
+        log.info("saga participant started",
+                 extra={"service": self.service, "queue": self.topology.queue,
+                        "events": self._dispatcher.event_names if self._dispatcher else []})
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._transport.stop_consuming(self._grace)
+            await self._relay.stop()
+        finally:
+            await self._transport.close()
+        log.info("saga participant stopped", extra={"service": self.service})

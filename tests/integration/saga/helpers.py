@@ -1,0 +1,146 @@
+"""Helpers for saga tests: a recording handler, emitting, raw publishing, peeking at queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from google.protobuf.message import Message
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.bookstore.events.v1 import events_pb2
+from runtime.mongo import Document
+from saga import Backoff, PoisonMessage, SagaParticipant, UnitOfWork, new_meta
+
+WAIT = 15.0  # seconds any single expectation may take before the test fails
+FAST = Backoff(initial=0.02, maximum=0.2)
+
+
+@dataclass
+class Recorder:
+    """A handler that records each event and, in the transaction, writes an effect document.
+
+    ``seen`` may count an attempt whose transaction was later retried; the ``effects``
+    collection holds only what committed, so exactly-once checks count that.
+    """
+
+    db: AsyncDatabase[Document]
+    fail_times: int = 0
+    poison_order: str | None = None
+    seen: list[Any] = field(default_factory=list)
+    calls: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def __call__(self, event: Any, uow: UnitOfWork) -> None:
+        self.calls += 1
+        if self.calls <= self.fail_times:
+            raise ConnectionError(f"simulated outage {self.calls}")
+        if event.order_id == self.poison_order:
+            raise PoisonMessage(f"order {event.order_id} cannot be handled")
+        await self.db["effects"].insert_one(
+            {"order_id": event.order_id, "event_id": event.meta.event_id}, session=uow.session)
+        async with self._changed:
+            self.seen.append(event)
+            self._changed.notify_all()
+
+    async def wait_for(self, count: int, within: float = WAIT) -> list[Any]:
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(self.seen) >= count)
+        return list(self.seen)
+
+    async def effect_count(self, **query: Any) -> int:
+        return await self.db["effects"].count_documents(query)
+
+
+def order_placed(order_id: str | None = None) -> events_pb2.OrderPlaced:
+    return events_pb2.OrderPlaced(
+        meta=new_meta(), order_id=order_id or uuid.uuid4().hex, user_id="u1",
+        lines=[events_pb2.OrderLineItem(book_id="b1", quantity=1)])
+
+
+async def emit(participant: SagaParticipant, *events: Message) -> None:
+    """Store events through the outbox, the only way services publish."""
+
+    async def work(uow: UnitOfWork) -> None:
+        for event in events:
+            uow.emit(event)
+
+    await participant.outbox.run(work)
+
+
+async def publish_raw(
+    connection: AbstractRobustConnection, prefix: str, body: bytes, routing_key: str,
+    **properties: Any,
+) -> None:
+    """Put a message on the events exchange directly, as a misbehaving peer could."""
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await channel.get_exchange(f"{prefix}.events")
+    await exchange.publish(aio_pika.Message(body, **properties), routing_key=routing_key)
+    await channel.close()
+
+
+@contextlib.asynccontextmanager
+async def spy(
+    connection: AbstractRobustConnection, prefix: str
+) -> AsyncIterator[asyncio.Queue[AbstractIncomingMessage]]:
+    """Everything published to the events exchange while inside, as received."""
+    received: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(
+        f"{prefix}.events", aio_pika.ExchangeType.TOPIC, durable=True)
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind(exchange, "#")
+
+    async def on_message(message: AbstractIncomingMessage) -> None:
+        await message.ack()
+        received.put_nowait(message)
+
+    await queue.consume(on_message)
+    try:
+        yield received
+    finally:
+        await channel.close()
+
+
+async def drain_dead_letters(
+    connection: AbstractRobustConnection, prefix: str, service: str, count: int,
+) -> list[AbstractIncomingMessage]:
+    """Take ``count`` messages from a service's dead-letter queue, waiting at most WAIT."""
+    channel = await connection.channel()
+    queue = await channel.get_queue(f"{prefix}.{service}.dead")
+    taken: list[AbstractIncomingMessage] = []
+    async with asyncio.timeout(WAIT):
+        while len(taken) < count:
+            message = await queue.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)  # polling an empty queue, not synchronising
+                continue
+            await message.ack()
+            taken.append(message)
+    await channel.close()
+    return taken
+
+
+async def dead_letter_count(
+    connection: AbstractRobustConnection, prefix: str, service: str
+) -> int:
+    channel = await connection.channel()
+    queue = await channel.get_queue(f"{prefix}.{service}.dead")
+    count = queue.declaration_result.message_count or 0
+    await channel.close()
+    return count
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = WAIT) -> None:
+    """Wait until ``check`` holds, for state that sends no notification (a DB, a queue)."""
+    async with asyncio.timeout(within):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.05)
