@@ -16,8 +16,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
+from runtime.mongo import Document, make_client
 from tests.integration.user.conftest import PASSWORD
 from user.service import SERVICE_NAME
 
@@ -78,8 +80,6 @@ async def server_process(mongo_url: str, tmp_path: Path,
         if process.returncode is None:
             process.kill()
             await process.wait()
-        from runtime.mongo import make_client
-
         client = make_client(mongo_url)
         await client.drop_database(database)
         await client.close()
@@ -117,3 +117,28 @@ async def test_process_serves_health_and_reflection_and_stops_on_sigterm(
     assert "serving" in output
     for secret in (ADMIN_PASSWORD, PASSWORD, "$2b$"):
         assert secret not in output
+
+
+async def test_create_admin_command_creates_then_reports_unchanged(
+        mongo_db: AsyncDatabase[Document], mongo_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "BOOKSTORE_MONGO_URL": mongo_url,
+           "BOOKSTORE_USER_MONGO_DB": mongo_db.name, "BOOKSTORE_DATA_DIR": str(tmp_path),
+           "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    env.pop("BOOKSTORE_USER_MONGO_URL", None)
+
+    async def create_admin() -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "user", "create-admin", "--email", " Root@Example.com",
+            "--name", "Root", cwd=REPO_ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        return process.returncode or 0, out.decode(), err.decode()
+
+    code, out, err = await create_admin()
+    assert (code, out) == (0, "admin root@example.com: created\n"), err
+    code, out, err = await create_admin()
+    assert (code, out) == (0, "admin root@example.com: unchanged\n"), err
+    assert ADMIN_PASSWORD not in err
+    doc = await mongo_db["users"].find_one({"email": "root@example.com"})
+    assert doc is not None
+    assert (doc["role"], doc["name"]) == ("admin", "Root")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from user.passwords import PasswordHasher
 
 PASSWORD = "correct horse battery"
@@ -36,3 +38,20 @@ async def test_multibyte_passwords_roundtrip() -> None:
     hasher = PasswordHasher(rounds=4)
     password = "пароль-密码-🔑"
     assert await hasher.verify(password, await hasher.hash(password))
+
+
+async def test_unknown_account_costs_as_much_as_a_wrong_password() -> None:
+    hasher = PasswordHasher(rounds=8)  # slow enough to measure, fast enough for a unit test
+    stored = await hasher.hash(PASSWORD)
+    await hasher.verify(PASSWORD, None)  # the dummy hash is made on first use
+
+    async def fastest(stored_hash: str | None) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            await hasher.verify("wrong password", stored_hash)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    wrong_password, unknown_account = await fastest(stored), await fastest(None)
+    assert unknown_account > wrong_password / 2
