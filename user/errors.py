@@ -37,7 +37,7 @@ class EmailTaken(AlreadyExists):
 
 class UserNotFound(NotFound):
     def __init__(self, user_id: str) -> None:
-        super().__init__(f"no user with id {user_id!r}")
+        super().__init__(f"no user with id {user_id[:64]!r}")
 
 
 class LoginLocked(TooManyRequests):

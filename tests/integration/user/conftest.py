@@ -20,8 +20,6 @@ from user.app import UserService, build
 from user.config import UserConfig
 from user.model import utc_now
 
-pytestmark = pytest.mark.integration
-
 Stub: TypeAlias = "user_pb2_grpc.UserServiceAsyncStub"  # exists in the stubs only
 PASSWORD = "s3cret-passphrase"
 MAX_FAILURES = 3
