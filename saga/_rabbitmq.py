@@ -8,8 +8,10 @@ Topology, declared idempotently on every connect::
     <prefix>.<svc>.dead      fanout exchange and quorum queue for dead letters
 
 Publishing uses a channel with publisher confirms; a batch is sent at once and its confirms
-awaited together. The connection is robust (aio-pika reconnects and restores what it
-declared); ``_watchdog`` re-declares and re-consumes where that restore falls short.
+awaited together. The connection is robust: aio-pika reconnects, re-opens the channels (with
+confirms), re-declares what they declared and re-consumes; the broker-restart tests check that
+for the quorum queue and the confirm channel. Work cut off by a lost channel is cancelled and
+left unacked, so the broker delivers it again and deduplication absorbs the repeat.
 """
 
 from __future__ import annotations

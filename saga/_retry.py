@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ class Backoff:
             stop=stop_after_attempt(max_attempts),
             wait=wait_exponential(multiplier=self.initial, max=self.maximum)
             + wait_random(0, self.initial * self.jitter),
-            retry=retry_if_not_exception_type(give_up_on),
+            # A cancelled task (shutdown, or its channel closed under it) must stay cancelled.
+            retry=retry_if_not_exception_type((asyncio.CancelledError, *give_up_on)),
             before_sleep=_log_retry,
             reraise=True,
         )

@@ -1,0 +1,97 @@
+"""The broker goes away while events flow: nothing is lost, consuming and relaying resume.
+
+These tests restart (or cut off) the shared RabbitMQ node, so they run only where ``rabbitmqctl``
+works, and always leave the broker running. Select them with ``-m broker_restart``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.bookstore.events.v1 import events_pb2
+from runtime.mongo import Document
+from saga import SagaParticipant
+from tests.integration.saga.helpers import Recorder, emit, order_placed
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.broker_restart,
+    pytest.mark.timeout(90),
+    pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl"),
+]
+
+MakeDb = Callable[[], AsyncDatabase[Document]]
+Build = Callable[..., SagaParticipant]
+EVENTS = 60
+BUDGET = 60.0  # the whole scenario, outage included
+
+
+async def rabbitmqctl(*args: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", *args, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    if process.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {err.decode().strip()}")
+
+
+@pytest.fixture
+async def broker_left_running() -> AsyncIterator[None]:
+    yield
+    await rabbitmqctl("start_app")
+    await rabbitmqctl("await_startup")
+
+
+async def run_through_outage(
+    make_db: MakeDb, participant: Build, outage: Callable[[], asyncio.Future[None] | object],
+) -> Recorder:
+    orders_db, inventory_db = make_db(), make_db()
+    recorder = Recorder(inventory_db)
+    events = [order_placed(f"flow-{i}") for i in range(EVENTS)]
+    async with asyncio.timeout(BUDGET):
+        async with (
+            participant("inventory", inventory_db, {events_pb2.OrderPlaced: recorder}),
+            participant("orders", orders_db) as orders,
+        ):
+
+            async def keep_emitting() -> None:
+                for event in events:
+                    await emit(orders, event)
+                    await asyncio.sleep(0.05)  # a steady trickle, not synchronisation
+
+            emitting = asyncio.create_task(keep_emitting())
+            await recorder.wait_for(10)
+            await outage()  # type: ignore[misc]
+            await emitting
+            await recorder.wait_for(EVENTS, within=BUDGET)
+
+    for event in events:
+        assert await recorder.effect_count(order_id=event.order_id) == 1
+    assert await orders_db["outbox"].count_documents({"state": "published"}) == EVENTS
+    return recorder
+
+
+async def test_broker_restart_loses_nothing(
+    make_db: MakeDb, participant: Build, broker_left_running: None
+) -> None:
+    async def restart() -> None:
+        await rabbitmqctl("stop_app")
+        await asyncio.sleep(6.0)  # longer than the relay waits for a connection: it backs off
+        await rabbitmqctl("start_app")
+        await rabbitmqctl("await_startup")
+
+    await run_through_outage(make_db, participant, restart)
+
+
+async def test_dropped_connections_lose_nothing(
+    make_db: MakeDb, participant: Build, broker_left_running: None
+) -> None:
+    async def cut() -> None:
+        await rabbitmqctl("close_all_connections", "test: connections dropped on purpose")
+
+    await run_through_outage(make_db, participant, cut)
