@@ -1,0 +1,283 @@
+"""``BookstoreClient``: one object for the three services, a method per RPC.
+
+    async with BookstoreClient.from_env() as bs:
+        await bs.login("ada@example.com", "correct horse")
+        page = await bs.list_books(in_stock=True, sort="price")
+        order = await bs.place_order([OrderLine(page.books[0].id, 2)])
+        async for update in bs.watch_order(order.id):
+            print(status_name(update.status))
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from types import TracebackType
+from typing import Self
+
+from client._config import ClientConfig
+from client._errors import AuthenticationError, InvalidArgumentError
+from client._models import (
+    BOOK_SORTS,
+    ORDER_STATUSES,
+    Availability,
+    Book,
+    BookPage,
+    Order,
+    OrderPage,
+    Session,
+    User,
+)
+from client._parsing import OrderLine
+from client._transport import Transport
+from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
+from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
+from contracts.bookstore.orders.v1 import orders_pb2 as ord_
+from contracts.bookstore.orders.v1 import orders_pb2_grpc as ord_grpc
+from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
+
+#: The simulated payment method the order service always approves.
+DEFAULT_PAYMENT_TOKEN = "tok_visa"
+
+
+class BookstoreClient:
+    """Async client for the user, inventory and order services; use it as a context manager."""
+
+    def __init__(self, config: ClientConfig | None = None, *, token: str | None = None,
+                 user_id: str | None = None) -> None:
+        self.config = config or ClientConfig()
+        self._transport = Transport(self.config)
+        self._transport.token = token
+        self.user_id = user_id
+        self._users = user_pb2_grpc.UserServiceStub(self._transport.channels["user"])
+        self._books = inv_grpc.InventoryServiceStub(self._transport.channels["inventory"])
+        self._orders = ord_grpc.OrderServiceStub(self._transport.channels["orders"])
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, token: str | None = None,
+                 user_id: str | None = None) -> Self:
+        return cls(ClientConfig.from_env(env), token=token, user_id=user_id)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    @property
+    def token(self) -> str | None:
+        """The access token sent with every call, once logged in."""
+        return self._transport.token
+
+    def _me(self, user_id: str | None) -> str:
+        if user_id:
+            return user_id
+        if not self.user_id:
+            raise AuthenticationError("not logged in: log in first")
+        return self.user_id
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    async def register(self, name: str, email: str, password: str) -> User:
+        request = user_pb2.UserRequest(name=name, email=email, password=password)
+        reply = await self._transport.call("user", self._users.CreateUser, request,
+                                           idempotent=False)
+        return reply.user  # type: ignore[no-any-return]
+
+    async def login(self, email: str, password: str) -> Session:
+        """Exchange credentials for a token, kept for every later call; returns the session."""
+        request = user_pb2.UserAuthRequest(email=email, password=password)
+        reply: Session = await self._transport.call("user", self._users.AuthenticateUser,
+                                                    request, idempotent=True)
+        self._transport.token = reply.access_token
+        self.user_id = reply.user.id
+        return reply
+
+    def logout(self) -> None:
+        self._transport.token = None
+        self.user_id = None
+
+    async def get_user(self, user_id: str | None = None) -> User:
+        """An account: your own by default; any for an admin."""
+        request = user_pb2.UserIDRequest(user_id=self._me(user_id))
+        reply = await self._transport.call("user", self._users.GetUser, request, idempotent=True)
+        return reply.user  # type: ignore[no-any-return]
+
+    async def update_user(self, user_id: str | None = None, *, name: str | None = None,
+                          email: str | None = None) -> User:
+        request = user_pb2.UserUpdateRequest(user_id=self._me(user_id), name=name, email=email)
+        reply = await self._transport.call("user", self._users.UpdateUser, request,
+                                           idempotent=True)
+        return reply.user  # type: ignore[no-any-return]
+
+    async def delete_user(self, user_id: str | None = None) -> None:
+        request = user_pb2.UserIDRequest(user_id=self._me(user_id))
+        await self._transport.call("user", self._users.DeleteUser, request, idempotent=False)
+
+    async def change_password(self, current_password: str, new_password: str) -> None:
+        request = user_pb2.ChangePasswordRequest(
+            user_id=self._me(None), current_password=current_password, new_password=new_password)
+        await self._transport.call("user", self._users.ChangePassword, request, idempotent=False)
+
+    async def request_password_reset(self, email: str) -> None:
+        """Ask for a reset token by mail; answers the same whether the account exists or not."""
+        request = user_pb2.PasswordResetRequest(email=email)
+        await self._transport.call("user", self._users.RequestPasswordReset, request,
+                                   idempotent=False)
+
+    async def reset_password(self, email: str, reset_token: str, new_password: str) -> None:
+        request = user_pb2.ResetPasswordRequest(email=email, reset_token=reset_token,
+                                                new_password=new_password)
+        await self._transport.call("user", self._users.ResetPassword, request, idempotent=False)
+
+    # -- catalogue --------------------------------------------------------------------------
+
+    async def add_book(self, *, title: str, author: str, isbn: str, price_cents: int,
+                       stock: int, description: str = "", published_year: int = 0) -> Book:
+        """Add a book (admin). A second book with the same ISBN raises ConflictError."""
+        request = inv.BookRequest(title=title, author=author, isbn=isbn,
+                                  price_cents=price_cents, stock=stock,
+                                  description=description, published_year=published_year)
+        reply = await self._transport.call("inventory", self._books.AddBook, request,
+                                           idempotent=False)
+        return reply.book  # type: ignore[no-any-return]
+
+    async def update_book(self, book_id: str, *, title: str | None = None,
+                          author: str | None = None, price_cents: int | None = None,
+                          description: str | None = None, published_year: int | None = None,
+                          set_available: int | None = None,
+                          adjust_available: int | None = None) -> Book:
+        """Change some fields (admin); stock is either set or adjusted by a delta, not both."""
+        if set_available is not None and adjust_available is not None:
+            raise InvalidArgumentError("set the stock or adjust it, not both")
+        request = inv.BookUpdateRequest(
+            book_id=book_id, title=title, author=author, price_cents=price_cents,
+            description=description, published_year=published_year)
+        if set_available is not None:
+            request.set_available = set_available
+        if adjust_available is not None:
+            request.adjust_available = adjust_available
+        reply = await self._transport.call("inventory", self._books.UpdateBook, request,
+                                           idempotent=adjust_available is None)
+        return reply.book  # type: ignore[no-any-return]
+
+    async def get_book(self, book_id: str) -> Book:
+        reply = await self._transport.call("inventory", self._books.GetBookDetails,
+                                           inv.BookIDRequest(book_id=book_id), idempotent=True)
+        return reply.book  # type: ignore[no-any-return]
+
+    async def check_availability(self, book_id: str, quantity: int = 1) -> Availability:
+        request = inv.BookIDRequest(book_id=book_id, quantity=quantity)
+        reply: Availability = await self._transport.call(
+            "inventory", self._books.CheckAvailability, request, idempotent=True)
+        return reply
+
+    async def list_books(self, *, author: str = "", min_price_cents: int | None = None,
+                         max_price_cents: int | None = None, in_stock: bool = False,
+                         sort: str = "title", page_size: int = 0,
+                         page_token: str = "") -> BookPage:
+        """One page of the catalogue; ``sort`` is a key of BOOK_SORTS."""
+        request = inv.ListBooksRequest(
+            filter=_filter(author, min_price_cents, max_price_cents, in_stock),
+            sort=_sort(sort), page_size=page_size, page_token=page_token)
+        reply = await self._transport.call("inventory", self._books.ListBooks, request,
+                                           idempotent=True)
+        return BookPage(list(reply.books), reply.next_page_token)
+
+    async def search_books(self, query: str, *, author: str = "",
+                           min_price_cents: int | None = None,
+                           max_price_cents: int | None = None, in_stock: bool = False,
+                           sort: str = "title", page_size: int = 0,
+                           page_token: str = "") -> BookPage:
+        """Words matched against title and author, with the same filters as list_books."""
+        request = inv.SearchBooksRequest(
+            query=query, filter=_filter(author, min_price_cents, max_price_cents, in_stock),
+            sort=_sort(sort), page_size=page_size, page_token=page_token)
+        reply = await self._transport.call("inventory", self._books.SearchBooks, request,
+                                           idempotent=True)
+        return BookPage(list(reply.books), reply.next_page_token)
+
+    # -- orders -----------------------------------------------------------------------------
+
+    async def place_order(self, lines: Iterable[OrderLine], *,
+                          payment_token: str = DEFAULT_PAYMENT_TOKEN,
+                          idempotency_key: str | None = None) -> Order:
+        """Place an order (it starts PENDING). Retried safely: every attempt carries one key."""
+        request = ord_.OrderRequest(
+            lines=[ord_.OrderLineRequest(book_id=line.book_id, quantity=line.quantity)
+                   for line in lines],
+            idempotency_key=idempotency_key or uuid.uuid4().hex, payment_token=payment_token)
+        reply = await self._transport.call("orders", self._orders.PlaceOrder, request,
+                                           idempotent=True)
+        return reply.order  # type: ignore[no-any-return]
+
+    async def get_order(self, order_id: str) -> Order:
+        reply = await self._transport.call("orders", self._orders.GetOrderStatus,
+                                           ord_.OrderIDRequest(order_id=order_id),
+                                           idempotent=True)
+        return reply.order  # type: ignore[no-any-return]
+
+    async def cancel_order(self, order_id: str) -> Order:
+        reply = await self._transport.call("orders", self._orders.CancelOrder,
+                                           ord_.OrderIDRequest(order_id=order_id),
+                                           idempotent=True)
+        return reply.order  # type: ignore[no-any-return]
+
+    async def order_history(self, user_id: str | None = None, *, page_size: int = 0,
+                            page_token: str = "") -> OrderPage:
+        """Your orders (any user's for an admin), newest first."""
+        request = ord_.UserIDRequest(user_id=self._me(user_id), page_size=page_size,
+                                     page_token=page_token)
+        reply = await self._transport.call("orders", self._orders.GetOrderHistory, request,
+                                           idempotent=True)
+        return OrderPage(list(reply.orders), reply.next_page_token)
+
+    async def update_order_status(self, order_id: str, status: str | int,
+                                  reason: str = "") -> Order:
+        """Move an order along (admin); ``status`` is a name such as ``shipped`` or the enum."""
+        request = ord_.OrderStatusUpdateRequest(order_id=order_id, status=_status(status),
+                                                reason=reason)
+        reply = await self._transport.call("orders", self._orders.UpdateOrderStatus, request,
+                                           idempotent=True)
+        return reply.order  # type: ignore[no-any-return]
+
+    async def watch_order(self, order_id: str, *,
+                          deadline: float | None = None) -> AsyncIterator[Order]:
+        """The order now, then each change until it reaches a final state.
+
+        ``deadline`` (seconds) bounds the whole stream; it defaults to the config's
+        ``watch_timeout``. Break out of the loop to stop watching early.
+        """
+        request = ord_.OrderIDRequest(order_id=order_id)
+        async for reply in self._transport.stream("orders", self._orders.WatchOrder, request,
+                                                  deadline=deadline):
+            yield reply.order
+
+
+def _filter(author: str, min_price: int | None, max_price: int | None,
+            in_stock: bool) -> inv.BookFilter:
+    return inv.BookFilter(author=author, min_price_cents=min_price, max_price_cents=max_price,
+                          in_stock_only=in_stock)
+
+
+def _sort(name: str) -> inv.BookSort.ValueType:
+    try:
+        return BOOK_SORTS[name]
+    except KeyError:
+        choices = ", ".join(BOOK_SORTS)
+        raise InvalidArgumentError(f"unknown sort {name!r}: use one of {choices}") from None
+
+
+def _status(status: str | int) -> ord_.OrderStatus.ValueType:
+    if isinstance(status, int):
+        return status  # type: ignore[return-value]
+    key = status.strip().lower().removeprefix("order_status_")
+    try:
+        return ORDER_STATUSES[key]
+    except KeyError:
+        choices = ", ".join(ORDER_STATUSES)
+        raise InvalidArgumentError(f"unknown status {status!r}: use one of {choices}") from None

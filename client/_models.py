@@ -1,0 +1,80 @@
+"""What the client hands back: the contracts' own messages, plus pages and name tables.
+
+Results are the generated protobuf messages (typed by their ``.pyi`` stubs), so nothing is
+copied field by field and a new proto field reaches callers without a client change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+
+from contracts.bookstore.inventory.v1 import inventory_pb2
+from contracts.bookstore.orders.v1 import orders_pb2
+from contracts.bookstore.user.v1 import user_pb2
+
+User = user_pb2.User
+Book = inventory_pb2.Book
+Availability = inventory_pb2.AvailabilityResponse
+Order = orders_pb2.Order
+OrderStatus = orders_pb2.OrderStatus
+Session = user_pb2.AuthResponse
+
+#: ``--sort`` names → the proto enum.
+BOOK_SORTS: dict[str, inventory_pb2.BookSort.ValueType] = {
+    "title": inventory_pb2.BOOK_SORT_TITLE,
+    "author": inventory_pb2.BOOK_SORT_AUTHOR,
+    "price": inventory_pb2.BOOK_SORT_PRICE_ASC,
+    "price-desc": inventory_pb2.BOOK_SORT_PRICE_DESC,
+    "newest": inventory_pb2.BOOK_SORT_NEWEST,
+}
+
+#: Status names as people write them (``confirmed``) → the proto enum.
+ORDER_STATUSES: dict[str, orders_pb2.OrderStatus.ValueType] = {
+    name.removeprefix("ORDER_STATUS_").lower(): value
+    for name, value in orders_pb2.OrderStatus.items() if value != 0
+}
+
+#: Statuses after which an order never changes again.
+FINAL_STATUSES = frozenset({orders_pb2.ORDER_STATUS_COMPLETED, orders_pb2.ORDER_STATUS_REJECTED,
+                            orders_pb2.ORDER_STATUS_CANCELLED})
+#: Statuses that end the saga: the order was accepted, refused or withdrawn.
+OUTCOME_STATUSES = FINAL_STATUSES | {orders_pb2.ORDER_STATUS_CONFIRMED,
+                                     orders_pb2.ORDER_STATUS_SHIPPED}
+
+
+def status_name(status: int) -> str:
+    """``ORDER_STATUS_CONFIRMED`` → ``CONFIRMED``."""
+    try:
+        return orders_pb2.OrderStatus.Name(status).removeprefix("ORDER_STATUS_")  # type: ignore[arg-type]
+    except ValueError:
+        return str(status)
+
+
+def role_name(role: int) -> str:
+    try:
+        return user_pb2.Role.Name(role).removeprefix("ROLE_").lower()  # type: ignore[arg-type]
+    except ValueError:
+        return str(role)
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """A message as JSON-ready data, field names as in the proto, zero values included."""
+    return MessageToDict(message, preserving_proto_field_name=True,
+                         always_print_fields_with_no_presence=True)
+
+
+@dataclass(frozen=True, slots=True)
+class BookPage:
+    books: list[Book] = field(default_factory=list)
+    #: Pass to the next call to continue; empty on the last page.
+    next_page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: list[Order] = field(default_factory=list)
+    next_page_token: str = ""

@@ -1,0 +1,98 @@
+"""One channel per service, and the single path every call takes through it.
+
+That path adds the token, the deadline and retries, and turns a failed call into a client
+error. Retries happen on UNAVAILABLE only, and only for calls the caller marks as safe to
+repeat: a read, an idempotent write, or PlaceOrder with its idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import grpc
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from client._config import ClientConfig
+from client._errors import map_rpc_error
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Metadata = tuple[tuple[str, str], ...]
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, grpc.aio.AioRpcError) and exc.code() is grpc.StatusCode.UNAVAILABLE
+
+
+class Transport:
+    """Owns the channels; ``call`` and ``stream`` are the only ways out of the client."""
+
+    SERVICES = ("user", "inventory", "orders")
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.channels: dict[str, grpc.aio.Channel] = {
+            name: grpc.aio.insecure_channel(config.address_of(name)) for name in self.SERVICES}
+        self.token: str | None = None
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close(None)
+
+    def metadata(self) -> Metadata:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    def _retrying(self, idempotent: bool) -> AsyncRetrying:
+        attempts = self.config.retry_attempts if idempotent else 1
+        return AsyncRetrying(
+            stop=stop_after_attempt(max(attempts, 1)),
+            wait=wait_exponential_jitter(initial=self.config.retry_initial_wait,
+                                         max=self.config.retry_max_wait),
+            retry=retry_if_exception(_is_unavailable), reraise=True)
+
+    async def call(self, service: str, method: Callable[..., Any], request: Req, *,
+                   idempotent: bool, deadline: float | None = None) -> Any:
+        """Send one unary request to ``service`` with the deadline; map any failure."""
+        seconds = self.config.timeout if deadline is None else deadline
+        try:
+            async for attempt in self._retrying(idempotent):
+                with attempt:
+                    return await method(request, timeout=seconds, metadata=self.metadata())
+        except grpc.aio.AioRpcError as exc:
+            raise map_rpc_error(exc, service=service,
+                                address=self.config.address_of(service)) from exc
+        raise AssertionError("tenacity stopped without an outcome")  # pragma: no cover
+
+    async def stream(self, service: str, method: Callable[..., Any], request: Req, *,
+                     deadline: float | None = None) -> AsyncIterator[Any]:
+        """Yield a server stream's messages; reopen it on UNAVAILABLE within the budget.
+
+        Reopening is safe for the streams the client uses (WatchOrder sends the current
+        state first), so a caller may see that state twice, never miss a change.
+        """
+        seconds = self.config.watch_timeout if deadline is None else deadline
+        failures = 0
+        while True:
+            call = method(request, timeout=seconds, metadata=self.metadata())
+            try:
+                async for message in call:
+                    failures = 0
+                    yield message
+                return
+            except grpc.aio.AioRpcError as exc:
+                failures += 1
+                if not _is_unavailable(exc) or failures >= self.config.retry_attempts:
+                    raise map_rpc_error(exc, service=service,
+                                        address=self.config.address_of(service)) from exc
+            finally:
+                call.cancel()
+            wait = min(self.config.retry_initial_wait * 2 ** (failures - 1),
+                       self.config.retry_max_wait)
+            await asyncio.sleep(wait)
