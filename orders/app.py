@@ -1,0 +1,75 @@
+"""Assembles the order service from its parts; shared by ``python -m orders`` and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+from pymongo.asynchronous.database import AsyncDatabase
+
+from orders.catalog import Catalog, InventoryCatalog
+from orders.commands import OrderCommands
+from orders.config import OrdersConfig
+from orders.handlers import OrderHandlers, subscriptions
+from orders.payments import PaymentGateway, SimulatedGateway
+from orders.service import OrderService
+from orders.store import OrderStore
+from orders.timeouts import Sweeper
+from orders.watch import OrderWatcher
+from runtime.auth import TokenVerifier
+from runtime.keys import load_public_key
+from runtime.mongo import Document, open_database
+from runtime.server import GrpcServer, serve
+from runtime.settings import Settings
+from saga import Outbox, SagaParticipant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersApp:
+    store: OrderStore
+    commands: OrderCommands
+    sweeper: Sweeper
+    service: OrderService
+
+
+def assemble(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGateway,
+             verifier: TokenVerifier, config: OrdersConfig) -> OrdersApp:
+    """Wire the request side; the saga side (:class:`OrderHandlers`) needs only store + gateway."""
+    commands = OrderCommands(store, outbox, catalog, gateway)
+    sweeper = Sweeper(store, commands, timeout=timedelta(seconds=config.timeout_seconds),
+                      interval=config.sweep_seconds)
+    service = OrderService(commands, store, OrderWatcher(store), verifier)
+    return OrdersApp(store, commands, sweeper, service)
+
+
+async def run(settings: Settings, config: OrdersConfig) -> None:
+    """Serve until SIGTERM or SIGINT, sweeping timed-out orders in the background."""
+    verifier = TokenVerifier(load_public_key(settings))
+    async with (open_database(settings.mongo_url, settings.mongo_db) as db,
+                grpc.aio.insecure_channel(settings.inventory_addr) as channel):
+        store = OrderStore(db)
+        await store.ensure_indexes()
+        gateway = gateway_for(db, config)
+        table = subscriptions(OrderHandlers(store, gateway))
+        async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
+                                   subscriptions=table, prefix=config.saga_prefix) as saga:
+            app = assemble(store, saga.outbox, InventoryCatalog(channel), gateway, verifier,
+                           config)
+            sweeping = asyncio.create_task(app.sweeper.run(), name="order-sweeper")
+            try:
+                await serve(GrpcServer(settings.listen_addr, [app.service.binding()]),
+                            settings.shutdown_grace_seconds)
+            finally:
+                sweeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeping
+
+
+def gateway_for(db: AsyncDatabase[Document], config: OrdersConfig) -> SimulatedGateway:
+    return SimulatedGateway(db, limit_cents=config.payment_limit_cents)

@@ -1,0 +1,135 @@
+"""What people ask of orders: place one, move one along, cancel one.
+
+Each state change and the event it causes commit in one outbox transaction. A cancellation
+always emits ``OrderCancelled`` so inventory releases (or restocks) what it holds; an order
+that was paid is marked ``refund_due`` in the same transaction and refunded right after, with
+the timeout sweeper retrying any refund a crash left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from pymongo.errors import DuplicateKeyError
+
+from contracts.bookstore.events.v1 import events_pb2 as ev
+from orders.catalog import Catalog
+from orders.lifecycle import Actor, IllegalTransition, Status, check_move
+from orders.model import Order, new_order
+from orders.payments import PaymentGateway
+from orders.pricing import merge_lines, price_lines
+from orders.store import OrderStore
+from runtime.auth import Principal
+from runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from saga import Outbox, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 200
+MAX_TOKEN_LENGTH = 200
+_CONTENDED_TRIES = 3
+
+
+class OrderCommands:
+    def __init__(self, store: OrderStore, outbox: Outbox, catalog: Catalog,
+                 gateway: PaymentGateway) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._catalog = catalog
+        self._gateway = gateway
+
+    async def place(
+        self, caller: Principal, *, user_id: str, lines: Sequence[tuple[str, int]],
+        idempotency_key: str, payment_token: str,
+    ) -> Order:
+        """Price and store a PENDING order with its ``OrderPlaced``; a repeated key returns it."""
+        if user_id and user_id != caller.user_id:
+            raise PermissionDenied("an order is placed for the caller's own account only")
+        key = idempotency_key.strip() or None
+        if key is not None and len(key) > MAX_KEY_LENGTH:
+            raise InvalidArgument("idempotency_key", f"at most {MAX_KEY_LENGTH} characters")
+        if len(payment_token) > MAX_TOKEN_LENGTH:
+            raise InvalidArgument("payment_token", f"at most {MAX_TOKEN_LENGTH} characters")
+        requested = merge_lines(lines)
+        if key is not None and (earlier := await self._store.by_idempotency_key(
+                caller.user_id, key)) is not None:
+            return earlier
+        books = await self._catalog.books(line.book_id for line in requested)
+        order = new_order(user_id=caller.user_id, lines=price_lines(requested, books),
+                          payment_token=payment_token.strip(), idempotency_key=key)
+
+        async def work(uow: UnitOfWork) -> None:
+            await self._store.insert(order, uow.session)
+            uow.emit(ev.OrderPlaced(order_id=order.id, user_id=order.user_id, lines=[
+                ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity)
+                for line in order.lines]))
+
+        try:
+            await self._outbox.run(work)
+        except DuplicateKeyError:
+            if key is None or (winner := await self._store.by_idempotency_key(
+                    caller.user_id, key)) is None:
+                raise
+            return winner  # the same key won a race a moment ago
+        log.info("order placed", extra={"order_id": order.id, "total_cents": order.total_cents})
+        return order
+
+    async def visible(self, caller: Principal, order_id: str) -> Order:
+        """The order, if the caller may see it; another customer's order does not exist."""
+        order = await self._store.get(order_id) if order_id else None
+        if order is None or not (caller.is_admin or order.user_id == caller.user_id):
+            raise NotFound(f"order {order_id} does not exist")
+        return order
+
+    async def change_status(
+        self, caller: Principal, order_id: str, target: Status, reason: str
+    ) -> Order:
+        """An admin moves an order along its lifecycle (shipping, completion, cancellation)."""
+        caller.require_admin()
+        return await self._move(caller, order_id, target, reason or "set by admin")
+
+    async def cancel(self, caller: Principal, order_id: str) -> Order:
+        """The owner (or an admin) cancels an order that has not shipped."""
+        reason = "cancelled by admin" if caller.is_admin else "cancelled by customer"
+        return await self._move(caller, order_id, Status.CANCELLED, reason)
+
+    async def expire(self, order_id: str, reason: str) -> bool:
+        """Cancel a PENDING order the saga never settled; ``False`` if it settled meanwhile."""
+        return await self._outbox.run(lambda uow: self._cancel(uow, order_id, {Status.PENDING},
+                                                               reason, paid=False))
+
+    async def refund(self, order_id: str) -> None:
+        await self._gateway.refund(order_id)
+        await self._store.refund_done(order_id)
+
+    async def _move(self, caller: Principal, order_id: str, target: Status, reason: str) -> Order:
+        for _ in range(_CONTENDED_TRIES):
+            order = await self.visible(caller, order_id)
+            check_move(order.status, target, Actor.PERSON)
+            if target is Status.CANCELLED:
+                moved = await self._outbox.run(self._cancelling(order, reason))
+            else:
+                moved = await self._store.transition(order.id, {order.status}, target, reason)
+            if moved:
+                log.info("order moved", extra={"order_id": order.id, "from": order.status.value,
+                                               "to": target.value})
+                if target is Status.CANCELLED and order.payment_reference:
+                    await self.refund(order.id)
+                return await self.visible(caller, order_id)
+        # Someone else keeps moving it: report what it is now.
+        latest = await self.visible(caller, order_id)
+        raise IllegalTransition(latest.status, target)
+
+    def _cancelling(self, order: Order, reason: str) -> Callable[[UnitOfWork], Awaitable[bool]]:
+        """The unit of work that cancels ``order`` from the status it was read in."""
+        paid = bool(order.payment_reference)
+        return lambda uow: self._cancel(uow, order.id, {order.status}, reason, paid=paid)
+
+    async def _cancel(self, uow: UnitOfWork, order_id: str, sources: set[Status], reason: str,
+                      *, paid: bool) -> bool:
+        moved = await self._store.transition(order_id, sources, Status.CANCELLED, reason,
+                                             session=uow.session, refund_due=paid)
+        if moved:
+            uow.emit(ev.OrderCancelled(order_id=order_id, reason=reason))
+        return moved

@@ -1,0 +1,111 @@
+"""The order service's part in the saga: how it reacts to inventory's answers.
+
+Each handler runs in the consumer's transaction, which has already recorded the event id, so
+a redelivered event is skipped. A *different* event about the same order (inventory answering
+twice, a reservation arriving after a timeout) is handled by the status filter on every
+update: only a PENDING order can be settled, and only once.
+
+The payment is the one outside effect. The gateway is called without the transaction's
+session, so its record is not undone if the transaction is; it is idempotent per order, so
+a retried transaction or a redelivery after a crash gets the first result instead of paying
+twice. If a settlement loses a race (the order moved since it was read), the handler raises
+:class:`OrderChanged` and the consumer runs it again on the fresh state.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from contracts.bookstore.events.v1 import events_pb2 as ev
+from orders.lifecycle import Actor, Status, sources_of
+from orders.model import OrderLine
+from orders.payments import PaymentGateway, charge_with_retry
+from orders.store import OrderStore
+from saga import Subscriptions, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+REJECTION_TEXT = {
+    ev.REJECTION_REASON_UNKNOWN_BOOK: "book not in the catalogue",
+    ev.REJECTION_REASON_INSUFFICIENT_STOCK: "not enough stock",
+    ev.REJECTION_REASON_ORDER_CANCELLED: "order was cancelled",
+}
+
+
+class OrderChanged(Exception):  # noqa: N818 - a retry signal, named for what happened
+    """The order moved between reading it and settling it; handle the event again."""
+
+
+def rejection_text(line: ev.RejectedLine) -> str:
+    text = REJECTION_TEXT.get(line.reason, "could not be reserved")
+    if line.reason == ev.REJECTION_REASON_INSUFFICIENT_STOCK:
+        text += f" ({line.requested} requested, {line.available} available)"
+    return text
+
+
+class OrderHandlers:
+    def __init__(self, store: OrderStore, gateway: PaymentGateway) -> None:
+        self._store = store
+        self._gateway = gateway
+
+    async def on_stock_rejected(self, event: ev.StockRejected, uow: UnitOfWork) -> None:
+        order = await self._store.get(event.order_id, uow.session)
+        if order is None:
+            log.warning("rejection for an unknown order", extra={"order_id": event.order_id})
+            return
+        if order.status is not Status.PENDING:
+            log.info("late rejection ignored",
+                     extra={"order_id": order.id, "status": order.status.value})
+            return
+        reasons = {line.book_id: rejection_text(line) for line in event.lines}
+        lines = [OrderLine(line.book_id, line.title, line.quantity, line.unit_price_cents,
+                           reasons.get(line.book_id, "")) for line in order.lines]
+        summary = "; ".join(f"{line.title}: {line.rejection_reason}"
+                            for line in lines if line.rejection_reason)
+        reason = f"stock unavailable: {summary or 'reservation refused'}"
+        if not await self._store.transition(order.id, {Status.PENDING}, Status.REJECTED, reason,
+                                            session=uow.session, lines=lines):
+            raise OrderChanged(order.id)
+        log.info("order rejected", extra={"order_id": order.id})
+
+    async def on_stock_reserved(self, event: ev.StockReserved, uow: UnitOfWork) -> None:
+        order = await self._store.get(event.order_id, uow.session)
+        if order is None:
+            log.warning("reservation for an unknown order", extra={"order_id": event.order_id})
+            return
+        if order.status is Status.CANCELLED:
+            # Held after we gave up (timeout, decline): have inventory release it again.
+            log.info("late reservation released", extra={"order_id": order.id})
+            await self._gateway.refund(order.id)  # in case a charge won a race with the cancel
+            uow.emit(ev.OrderCancelled(order_id=order.id, reason=order.reason or "cancelled"))
+            return
+        if order.status is not Status.PENDING:
+            log.info("duplicate reservation ignored",
+                     extra={"order_id": order.id, "status": order.status.value})
+            return
+        result = await charge_with_retry(
+            self._gateway, order.id, order.total_cents, order.payment_token)
+        if result.approved:
+            moved = await self._store.transition(
+                order.id, sources_of(Status.CONFIRMED, Actor.SAGA), Status.CONFIRMED,
+                "paid", session=uow.session, payment_reference=result.reference)
+            if moved:
+                uow.emit(ev.OrderConfirmed(order_id=order.id,
+                                           payment_reference=result.reference))
+        else:
+            reason = f"payment declined: {result.decline_reason}"
+            moved = await self._store.transition(
+                order.id, {Status.PENDING}, Status.CANCELLED, reason, session=uow.session)
+            if moved:
+                uow.emit(ev.OrderCancelled(order_id=order.id, reason=reason))
+        if not moved:
+            raise OrderChanged(order.id)
+        log.info("order settled", extra={"order_id": order.id, "approved": result.approved})
+
+
+def subscriptions(handlers: OrderHandlers) -> Subscriptions:
+    """The events this service consumes, and who handles each."""
+    return {
+        ev.StockReserved: handlers.on_stock_reserved,
+        ev.StockRejected: handlers.on_stock_rejected,
+    }

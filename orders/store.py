@@ -1,0 +1,146 @@
+"""The only module that talks to the orders database.
+
+Every status change is one ``update_one`` whose filter names the statuses it may leave, so a
+duplicate or late event, or two people acting at once, can move an order at most once; the
+loser sees ``False`` and decides what that means. ``find_one_and_update`` is avoided on
+purpose: some MongoDB-compatible servers run it as a collection scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.change_stream import AsyncChangeStream
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from orders.lifecycle import Status
+from orders.model import Order, OrderLine, StatusChange, utc_now
+from orders.paging import Position
+
+Document = dict[str, Any]
+Session = AsyncClientSession | None
+
+
+class OrderStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.orders = db["orders"]
+
+    async def ensure_indexes(self) -> None:
+        await self.orders.create_index(
+            [("user_id", ASCENDING), ("idempotency_key", ASCENDING)], name="idempotency",
+            unique=True, partialFilterExpression={"idempotency_key": {"$type": "string"}})
+        await self.orders.create_index(
+            [("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="history")
+        await self.orders.create_index(
+            [("status", ASCENDING), ("created_at", ASCENDING)], name="status_age")
+        await self.orders.create_index("refund_due", name="refund_due", sparse=True)
+
+    async def insert(self, order: Order, session: Session = None) -> None:
+        """Store a new order; raises ``DuplicateKeyError`` if its idempotency key is taken."""
+        await self.orders.insert_one(to_document(order), session=session)
+
+    async def get(self, order_id: str, session: Session = None) -> Order | None:
+        found = await self.orders.find_one({"_id": order_id}, session=session)
+        return None if found is None else from_document(found)
+
+    async def by_idempotency_key(self, user_id: str, key: str) -> Order | None:
+        found = await self.orders.find_one({"user_id": user_id, "idempotency_key": key})
+        return None if found is None else from_document(found)
+
+    async def transition(
+        self, order_id: str, sources: Collection[Status], target: Status, reason: str,
+        *, session: Session = None, lines: Sequence[OrderLine] | None = None,
+        payment_reference: str | None = None, refund_due: bool = False,
+        at: datetime | None = None,
+    ) -> bool:
+        """Move the order to ``target`` if it is in one of ``sources``; ``True`` if it moved."""
+        now = at or utc_now()
+        changes: Document = {"status": target.value, "updated_at": now}
+        if reason:
+            changes["reason"] = reason
+        if lines is not None:
+            changes["lines"] = [_line_document(line) for line in lines]
+        if payment_reference is not None:
+            changes["payment_reference"] = payment_reference
+        if refund_due:
+            changes["refund_due"] = True
+        result = await self.orders.update_one(
+            {"_id": order_id, "status": {"$in": [s.value for s in sources]}},
+            {"$set": changes,
+             "$push": {"history": {"status": target.value, "at": now, "reason": reason}}},
+            session=session)
+        return result.modified_count == 1
+
+    async def changes(self, order_id: str, *, max_await_ms: int) -> AsyncChangeStream[Document]:
+        """A change stream of one order's updates, each with the full document after it."""
+        return await self.orders.watch(
+            [{"$match": {"documentKey._id": order_id}}], full_document="updateLookup",
+            max_await_time_ms=max_await_ms)
+
+    async def page(self, user_id: str, after: Position | None, size: int) -> list[Order]:
+        """Up to ``size`` orders of ``user_id``, newest first, strictly after ``after``."""
+        query: Document = {"user_id": user_id}
+        if after is not None:
+            query["$or"] = [{"created_at": {"$lt": after.created_at}},
+                            {"created_at": after.created_at, "_id": {"$lt": after.order_id}}]
+        cursor = self.orders.find(query).sort(
+            [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(size)
+        return [from_document(doc) async for doc in cursor]
+
+    async def pending_since_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of PENDING orders placed before ``cutoff``, oldest first."""
+        cursor = self.orders.find(
+            {"status": Status.PENDING.value, "created_at": {"$lt": cutoff}}, {"_id": 1},
+        ).sort("created_at", ASCENDING).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def refunds_due(self, limit: int) -> list[str]:
+        cursor = self.orders.find({"refund_due": True}, {"_id": 1}).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def refund_done(self, order_id: str) -> None:
+        await self.orders.update_one({"_id": order_id}, {"$unset": {"refund_due": ""}})
+
+
+def _line_document(line: OrderLine) -> Document:
+    return {"book_id": line.book_id, "title": line.title, "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_cents,
+            "rejection_reason": line.rejection_reason}
+
+
+def to_document(order: Order) -> Document:
+    doc: Document = {
+        "_id": order.id, "user_id": order.user_id, "status": order.status.value,
+        "lines": [_line_document(line) for line in order.lines],
+        "total_cents": order.total_cents, "reason": order.reason,
+        "payment_reference": order.payment_reference, "payment_token": order.payment_token,
+        "history": [{"status": h.status.value, "at": h.at, "reason": h.reason}
+                    for h in order.history],
+        "created_at": order.created_at, "updated_at": order.updated_at,
+    }
+    if order.idempotency_key is not None:  # absent, not null: the unique index skips it
+        doc["idempotency_key"] = order.idempotency_key
+    return doc
+
+
+def from_document(doc: Document) -> Order:
+    return Order(
+        id=doc["_id"], user_id=doc["user_id"], status=Status(doc["status"]),
+        lines=tuple(OrderLine(book_id=line["book_id"], title=line["title"],
+                              quantity=line["quantity"],
+                              unit_price_cents=line["unit_price_cents"],
+                              rejection_reason=line.get("rejection_reason", ""))
+                    for line in doc["lines"]),
+        total_cents=doc["total_cents"], reason=doc.get("reason", ""),
+        payment_reference=doc.get("payment_reference", ""),
+        payment_token=doc.get("payment_token", ""),
+        idempotency_key=doc.get("idempotency_key"),
+        history=tuple(StatusChange(Status(h["status"]), h["at"], h.get("reason", ""))
+                      for h in doc.get("history", ())),
+        created_at=doc["created_at"], updated_at=doc["updated_at"],
+    )
