@@ -11,6 +11,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from google.protobuf.message import Message
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
 Subscriptions = Mapping[type[Message], Handler]
 PROCESSED = "processed_events"
+PROCESSED_RETENTION = timedelta(days=30)
 
 
 class Disposition(enum.Enum):
@@ -61,6 +63,12 @@ class Dispatcher:
         self._handlers = {t.DESCRIPTOR.name: h for t, h in subscriptions.items()}
         self._max_attempts = max_attempts
         self._backoff = backoff
+
+    async def ensure_indexes(self) -> None:
+        """Forget handled ids long after any redelivery could come, so the set stays small."""
+        await self._processed.create_index(
+            "handled_at", name="processed_ttl",
+            expireAfterSeconds=int(PROCESSED_RETENTION.total_seconds()))
 
     @property
     def event_names(self) -> list[str]:

@@ -65,6 +65,8 @@ class SagaParticipant:
 
     async def __aenter__(self) -> SagaParticipant:
         await self.outbox.ensure_indexes()
+        if self._dispatcher is not None:
+            await self._dispatcher.ensure_indexes()
         await self._transport.connect()
         try:
             if self._dispatcher is not None:
