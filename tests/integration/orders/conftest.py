@@ -1,0 +1,157 @@
+"""The order servicer in-process on a real port, with the real inventory servicer beside it.
+
+Both talk to real MongoDB (a fresh database each) through real channels. Saga reactions are
+driven through ``Outbox.run`` here, as the consumer drives them; ``test_saga.py`` adds the
+broker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import Message
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
+from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
+from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
+from inventory.isbn import isbn13_check_digit
+from inventory.service import InventoryService
+from inventory.store import BookStore
+from orders.app import OrdersApp, assemble
+from orders.catalog import InventoryCatalog
+from orders.config import OrdersConfig
+from orders.handlers import OrderHandlers
+from orders.payments import SimulatedGateway
+from orders.store import OrderStore
+from runtime.auth import Role, TokenIssuer, TokenVerifier
+from runtime.mongo import Document, make_client
+from runtime.server import GrpcServer
+from saga import EVENT_TYPES, Handler, Outbox, UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(issuer: TokenIssuer, user_id: str, role: Role = Role.CUSTOMER) -> Metadata:
+    return (("authorization", f"Bearer {issuer.issue(user_id, role).token}"),)
+
+
+@dataclass
+class Stack:
+    orders: pb_grpc.OrderServiceAsyncStub
+    inventory: inv_grpc.InventoryServiceAsyncStub
+    issuer: TokenIssuer
+    admin: Metadata
+    alice: Metadata
+    bob: Metadata
+    app: OrdersApp
+    outbox: Outbox
+    handlers: OrderHandlers
+    gateway: SimulatedGateway
+    db: AsyncDatabase[Document]
+    inventory_db: AsyncDatabase[Document]
+    inventory_server: GrpcServer
+
+    async def add_book(self, title: str = "A Book", price_cents: int = 1000,
+                       stock: int = 5) -> str:
+        response = await self.inventory.AddBook(
+            inv.BookRequest(title=title, author="An Author", isbn=fresh_isbn(),
+                            price_cents=price_cents, stock=stock), metadata=self.admin)
+        return response.book.id
+
+    async def place(self, *lines: tuple[str, int], who: Metadata | None = None,
+                    **fields: Any) -> pb.Order:
+        request = pb.OrderRequest(
+            lines=[pb.OrderLineRequest(book_id=b, quantity=q) for b, q in lines], **fields)
+        return (await self.orders.PlaceOrder(request, metadata=who or self.alice)).order
+
+    async def deliver(self, event: Message) -> None:
+        """Handle ``event`` as the consumer would: in one outbox transaction."""
+        handler: Handler = {ev.StockReserved: self.handlers.on_stock_reserved,
+                            ev.StockRejected: self.handlers.on_stock_rejected}[type(event)]
+
+        async def work(uow: UnitOfWork) -> None:
+            await handler(event, uow)
+
+        await self.outbox.run(work)
+
+    async def emitted(self, order_id: str) -> list[Message]:
+        """Events stored in the outbox for ``order_id``, oldest first."""
+        found = await self.db["outbox"].find({"order_id": order_id}).sort(
+            "created_at", 1).to_list()
+        return [EVENT_TYPES[d["name"]].FromString(d["payload"]) for d in found]
+
+    async def status(self, order_id: str) -> int:
+        response = await self.orders.GetOrderStatus(pb.OrderIDRequest(order_id=order_id),
+                                                    metadata=self.admin)
+        return response.order.status
+
+
+_isbns = itertools.count(uuid.uuid4().int % 10**8)
+
+
+def fresh_isbn() -> str:
+    body = f"9791{next(_isbns) % 10**8:08d}"
+    return body + isbn13_check_digit(body)
+
+
+def reserved(order: pb.Order) -> ev.StockReserved:
+    return ev.StockReserved(order_id=order.id, lines=[
+        ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity) for line in order.lines])
+
+
+@pytest.fixture
+async def stack(mongo_url: str) -> AsyncIterator[Stack]:
+    client = make_client(mongo_url)
+    names = [f"test_orders_{uuid.uuid4().hex[:10]}", f"test_inv_{uuid.uuid4().hex[:10]}"]
+    orders_db, inventory_db = client[names[0]], client[names[1]]
+    key = Ed25519PrivateKey.generate()
+    issuer = TokenIssuer(key, timedelta(minutes=10))
+    verifier = TokenVerifier(key.public_key())
+
+    books = BookStore(inventory_db)
+    await books.ensure_indexes()
+    inventory_server = GrpcServer("127.0.0.1:0", [InventoryService(books, verifier).binding()])
+    await inventory_server.start()
+
+    store = OrderStore(orders_db)
+    await store.ensure_indexes()
+    outbox = Outbox(orders_db)
+    await outbox.ensure_indexes()
+    gateway = SimulatedGateway(orders_db, limit_cents=50_000)
+    inventory_channel = grpc.aio.insecure_channel(inventory_server.address)
+    catalog = InventoryCatalog(inventory_channel, deadline=1.0, attempts=2, initial_wait=0.01)
+    app = assemble(store, outbox, catalog, gateway, verifier,
+                   OrdersConfig(timeout_seconds=60, sweep_seconds=1))
+    orders_server = GrpcServer("127.0.0.1:0", [app.service.binding()])
+    await orders_server.start()
+    try:
+        async with grpc.aio.insecure_channel(orders_server.address) as channel, \
+                grpc.aio.insecure_channel(inventory_server.address) as admin_channel:
+            yield Stack(
+                orders=pb_grpc.OrderServiceStub(channel),
+                inventory=inv_grpc.InventoryServiceStub(admin_channel), issuer=issuer,
+                admin=bearer(issuer, "admin-1", Role.ADMIN), alice=bearer(issuer, "alice"),
+                bob=bearer(issuer, "bob"), app=app, outbox=outbox,
+                handlers=OrderHandlers(store, gateway), gateway=gateway, db=orders_db,
+                inventory_db=inventory_db,
+                inventory_server=inventory_server)
+    finally:
+        await orders_server.stop(0)
+        await inventory_server.stop(0)
+        await inventory_channel.close(None)
+        for name in names:
+            await client.drop_database(name)
+        await client.close()

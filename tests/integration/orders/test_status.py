@@ -1,0 +1,170 @@
+"""Reading, moving, cancelling and watching orders, with who may do what."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from tests.integration.orders.conftest import Stack, reserved
+
+pytestmark = pytest.mark.integration
+S = pb.OrderStatus
+
+
+async def confirmed_order(stack: Stack) -> pb.Order:
+    book = await stack.add_book(stock=50)
+    order = await stack.place((book, 1))
+    await stack.deliver(reserved(order))
+    return order
+
+
+async def update(stack: Stack, order_id: str, status: int, who: object = None) -> pb.Order:
+    response = await stack.orders.UpdateOrderStatus(
+        pb.OrderStatusUpdateRequest(order_id=order_id, status=status),  # type: ignore[arg-type]
+        metadata=who or stack.admin)  # type: ignore[arg-type]
+    return response.order
+
+
+async def expect(code: grpc.StatusCode, call: object) -> str:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call  # type: ignore[misc]
+    assert info.value.code() == code
+    return info.value.details() or ""
+
+
+async def test_admin_ships_and_completes_with_history(stack: Stack) -> None:
+    order = await confirmed_order(stack)
+    await update(stack, order.id, S.ORDER_STATUS_SHIPPED)
+    done = await update(stack, order.id, S.ORDER_STATUS_COMPLETED)
+    assert done.status == S.ORDER_STATUS_COMPLETED
+    assert [h.status for h in done.history] == [
+        S.ORDER_STATUS_PENDING, S.ORDER_STATUS_CONFIRMED, S.ORDER_STATUS_SHIPPED,
+        S.ORDER_STATUS_COMPLETED]
+    stamps = [h.at.ToDatetime() for h in done.history]
+    assert stamps == sorted(stamps)
+    assert done.history[-1].reason == "set by admin"
+
+
+async def test_illegal_moves_name_both_states(stack: Stack) -> None:
+    order = await confirmed_order(stack)
+    await update(stack, order.id, S.ORDER_STATUS_SHIPPED)
+    details = await expect(grpc.StatusCode.FAILED_PRECONDITION,
+                           update(stack, order.id, S.ORDER_STATUS_CONFIRMED))
+    assert details == "cannot move order from SHIPPED to CONFIRMED"
+    assert "from SHIPPED to CANCELLED" in await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, stack.orders.CancelOrder(
+            pb.OrderIDRequest(order_id=order.id), metadata=stack.alice))
+    pending = await stack.place((order.lines[0].book_id, 1))
+    assert "from PENDING to SHIPPED" in await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, update(stack, pending.id, S.ORDER_STATUS_SHIPPED))
+    assert "status" in await expect(grpc.StatusCode.INVALID_ARGUMENT,
+                                    update(stack, pending.id, S.ORDER_STATUS_UNSPECIFIED))
+
+
+async def test_only_admins_change_status(stack: Stack) -> None:
+    order = await confirmed_order(stack)
+    await expect(grpc.StatusCode.PERMISSION_DENIED,
+                 update(stack, order.id, S.ORDER_STATUS_SHIPPED, stack.alice))
+    assert await stack.status(order.id) == S.ORDER_STATUS_CONFIRMED
+
+
+async def test_owner_cancels_a_paid_order_which_is_refunded(stack: Stack) -> None:
+    order = await confirmed_order(stack)
+    await expect(grpc.StatusCode.NOT_FOUND, stack.orders.CancelOrder(
+        pb.OrderIDRequest(order_id=order.id), metadata=stack.bob))
+    cancelled = (await stack.orders.CancelOrder(pb.OrderIDRequest(order_id=order.id),
+                                                metadata=stack.alice)).order
+    assert (cancelled.status, cancelled.reason) == (S.ORDER_STATUS_CANCELLED,
+                                                    "cancelled by customer")
+    names = [type(e).__name__ for e in await stack.emitted(order.id)]
+    assert names == ["OrderPlaced", "OrderConfirmed", "OrderCancelled"]
+    assert await stack.gateway.state_of(order.id) == "refunded"
+    assert await stack.db["orders"].count_documents({"refund_due": True}) == 0
+
+
+async def test_customers_see_only_their_own_orders(stack: Stack) -> None:
+    book = await stack.add_book()
+    order = await stack.place((book, 1))
+    details = await expect(grpc.StatusCode.NOT_FOUND, stack.orders.GetOrderStatus(
+        pb.OrderIDRequest(order_id=order.id), metadata=stack.bob))
+    unknown = await expect(grpc.StatusCode.NOT_FOUND, stack.orders.GetOrderStatus(
+        pb.OrderIDRequest(order_id="nope"), metadata=stack.bob))
+    assert details == unknown.replace("nope", order.id)  # indistinguishable
+    assert await stack.status(order.id) == S.ORDER_STATUS_PENDING  # admin sees it
+    await expect(grpc.StatusCode.PERMISSION_DENIED, stack.orders.GetOrderHistory(
+        pb.UserIDRequest(user_id="alice"), metadata=stack.bob))
+
+
+async def test_history_pages_newest_first(stack: Stack) -> None:
+    book = await stack.add_book(stock=50)
+    placed = [(await stack.place((book, 1))).id for _ in range(5)]
+    await stack.place((book, 1), who=stack.bob)
+    seen: list[str] = []
+    token = ""
+    for _ in range(5):
+        page = await stack.orders.GetOrderHistory(
+            pb.UserIDRequest(page_size=2, page_token=token), metadata=stack.alice)
+        seen += [o.id for o in page.orders]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == placed[::-1]
+    by_admin = await stack.orders.GetOrderHistory(pb.UserIDRequest(user_id="alice"),
+                                                  metadata=stack.admin)
+    assert [o.id for o in by_admin.orders] == placed[::-1]
+    assert not by_admin.next_page_token
+    assert "page_size" in await expect(grpc.StatusCode.INVALID_ARGUMENT,
+                                       stack.orders.GetOrderHistory(
+                                           pb.UserIDRequest(page_size=101),
+                                           metadata=stack.alice))
+
+
+async def test_watch_sees_pending_then_confirmed_then_completion(stack: Stack) -> None:
+    book = await stack.add_book()
+    order = await stack.place((book, 1))
+    call = stack.orders.WatchOrder(pb.OrderIDRequest(order_id=order.id), metadata=stack.alice)
+    seen: list[int] = []
+    async with asyncio.timeout(15):
+        async for response in call:
+            seen.append(response.order.status)
+            if response.order.status == S.ORDER_STATUS_PENDING:
+                await stack.deliver(reserved(order))
+            elif response.order.status == S.ORDER_STATUS_CONFIRMED:
+                await update(stack, order.id, S.ORDER_STATUS_SHIPPED)
+            elif response.order.status == S.ORDER_STATUS_SHIPPED:
+                await update(stack, order.id, S.ORDER_STATUS_COMPLETED)
+    assert seen == [S.ORDER_STATUS_PENDING, S.ORDER_STATUS_CONFIRMED, S.ORDER_STATUS_SHIPPED,
+                    S.ORDER_STATUS_COMPLETED]
+    assert await call.code() == grpc.StatusCode.OK
+
+
+async def test_watch_of_a_final_order_ends_at_once_and_hides_others(stack: Stack) -> None:
+    book = await stack.add_book()
+    order = await stack.place((book, 1))
+    await stack.orders.CancelOrder(pb.OrderIDRequest(order_id=order.id), metadata=stack.alice)
+    async with asyncio.timeout(10):
+        states = [r.order.status async for r in stack.orders.WatchOrder(
+            pb.OrderIDRequest(order_id=order.id), metadata=stack.alice)]
+    assert states == [S.ORDER_STATUS_CANCELLED]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async for _ in stack.orders.WatchOrder(pb.OrderIDRequest(order_id=order.id),
+                                               metadata=stack.bob):
+            pass
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_client_going_away_ends_the_watch(stack: Stack) -> None:
+    book = await stack.add_book()
+    order = await stack.place((book, 1))
+    call = stack.orders.WatchOrder(pb.OrderIDRequest(order_id=order.id), metadata=stack.alice)
+    async with asyncio.timeout(10):
+        first = await call.read()
+    assert isinstance(first, pb.OrderResponse)
+    assert first.order.status == S.ORDER_STATUS_PENDING
+    call.cancel()
+    assert call.cancelled()
+    # The server stays healthy and keeps serving after the stream was dropped.
+    assert await stack.status(order.id) == S.ORDER_STATUS_PENDING
