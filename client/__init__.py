@@ -50,10 +50,13 @@ from client._models import (
     to_dict,
 )
 from client._parsing import OrderLine, format_cents, parse_line, parse_lines, parse_price
+from client._seed import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, admin_credentials, seed
 from client._session import SessionStore, StoredSession, config_dir
 
 __all__ = [
     "BOOK_SORTS",
+    "DEV_ADMIN_EMAIL",
+    "DEV_ADMIN_PASSWORD",
     "FINAL_STATUSES",
     "ORDER_STATUSES",
     "OUTCOME_STATUSES",
@@ -84,6 +87,7 @@ __all__ = [
     "SessionStore",
     "StoredSession",
     "User",
+    "admin_credentials",
     "config_dir",
     "format_cents",
     "import_books",
@@ -95,6 +99,7 @@ __all__ = [
     "read_rows",
     "role_name",
     "sample_catalogue",
+    "seed",
     "status_name",
     "to_dict",
 ]

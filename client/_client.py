@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from types import TracebackType
 from typing import Self
 
@@ -246,11 +246,12 @@ class BookstoreClient:
         return reply.order  # type: ignore[no-any-return]
 
     async def watch_order(self, order_id: str, *,
-                          deadline: float | None = None) -> AsyncIterator[Order]:
+                          deadline: float | None = None) -> AsyncGenerator[Order, None]:
         """The order now, then each change until it reaches a final state.
 
         ``deadline`` (seconds) bounds the whole stream; it defaults to the config's
-        ``watch_timeout``. Break out of the loop to stop watching early.
+        ``watch_timeout``. To stop early, break and ``await aclose()`` the generator
+        (or wrap it in ``contextlib.aclosing``) so the stream is cancelled at once.
         """
         request = ord_.OrderIDRequest(order_id=order_id)
         async for reply in self._transport.stream("orders", self._orders.WatchOrder, request,

@@ -53,7 +53,7 @@ class Transport:
         attempts = self.config.retry_attempts if idempotent else 1
         return AsyncRetrying(
             stop=stop_after_attempt(max(attempts, 1)),
-            wait=wait_exponential_jitter(initial=self.config.retry_initial_wait,
+            wait=wait_exponential_jitter(multiplier=self.config.retry_initial_wait,
                                          max=self.config.retry_max_wait),
             retry=retry_if_exception(_is_unavailable), reraise=True)
 

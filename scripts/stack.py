@@ -2,8 +2,9 @@
 
 Starts a MongoDB-compatible server (SecantusDB, data kept in var/mongo) unless one already
 answers on :27017, makes sure RabbitMQ runs, starts each service as its own process, waits
-until all report SERVING through the gRPC health service, and then runs until Ctrl-C or
-SIGTERM, when it stops every process it started.
+until all report SERVING through the gRPC health service, seeds the development admin's
+catalogue through the client library (idempotent: books already there are skipped), and then
+runs until Ctrl-C or SIGTERM, when it stops every process it started.
 
     .venv/bin/python scripts/stack.py            # normally via scripts/run.sh
 """
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from client import BookstoreClient, BookstoreClientError, Outcome, seed
 from runtime.healthcheck import is_serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +114,38 @@ async def wait_healthy(name: str, address: str, process: asyncio.subprocess.Proc
     raise SystemExit(f"{name} did not become healthy on {address}")
 
 
+async def seed_catalogue(env: dict[str, str]) -> None:
+    """Import the sample catalogue as the admin; a failure is reported, not fatal."""
+    try:
+        async with BookstoreClient.from_env(env) as client:
+            report = await seed(client, env["BOOKSTORE_ADMIN_EMAIL"],
+                                env["BOOKSTORE_ADMIN_PASSWORD"])
+    except BookstoreClientError as exc:
+        say(f"could not seed the catalogue: {exc.message}")
+        return
+    say(f"catalogue seeded: {report.count(Outcome.ADDED)} books added, "
+        f"{report.count(Outcome.SKIPPED)} already there, {report.count(Outcome.FAILED)} failed")
+    for result in report.failed:
+        say(f"  row {result.row} ({result.label}): {result.message}")
+
+
+def next_steps(services: list[str], admin_email: str) -> list[str]:
+    """Commands worth trying against the services that are running."""
+    steps = ["grpcurl -plaintext 127.0.0.1:50051 list"]
+    if "inventory" in services:
+        steps += ["bookstore books list --in-stock --sort price",
+                  "bookstore books search tolkien"]
+    if "user" in services:
+        steps += ["bookstore register you@example.com --name 'Your Name'",
+                  "bookstore login you@example.com", "bookstore whoami"]
+    if {"user", "inventory", "orders"} <= set(services):
+        steps += ["bookstore order place BOOK_ID:2     (follows the saga live)",
+                  "bookstore order history", "bookstore demo     (the whole journey, narrated)"]
+    if {"user", "inventory"} <= set(services):
+        steps.append(f"bookstore login {admin_email}   then   bookstore admin --help")
+    return steps
+
+
 def available_services() -> list[str]:
     return [s for s in SERVICES if (REPO_ROOT / s / "__main__.py").exists()]
 
@@ -140,8 +174,13 @@ async def main() -> int:
             await wait_healthy(name, address, stack.children[name])
             say(f"{name} is healthy on {address}")
         say("the stack is up: " + ", ".join(services))
+        if {"user", "inventory"} <= set(services):
+            await seed_catalogue(env)
         say(f"admin account: {env['BOOKSTORE_ADMIN_EMAIL']} / {env['BOOKSTORE_ADMIN_PASSWORD']}")
-        say("try:  grpcurl -plaintext 127.0.0.1:50051 list    (Ctrl-C stops everything)")
+        say("try (in another terminal, with .venv/bin on PATH):")
+        for step in next_steps(services, env["BOOKSTORE_ADMIN_EMAIL"]):
+            say(f"  {step}")
+        say("Ctrl-C stops everything")
         exited = [asyncio.create_task(p.wait()) for p in stack.children.values()]
         await asyncio.wait([asyncio.create_task(stopping.wait()), *exited],
                            return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,103 @@
+"""A customer's journey through ``bookstore``, each step checked in its JSON output."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from client import sample_catalogue
+from tests.integration.client.conftest import Cli, Stack
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery"
+
+
+def register_and_login(cli: Cli) -> str:
+    email = f"reader-{uuid.uuid4().hex[:8]}@example.com"
+    cli.ok("register", email, "--name", "Ada Reader", "--password-stdin", input=PASSWORD + "\n")
+    cli.ok("login", email, "--password-stdin", input=PASSWORD + "\n")
+    return email
+
+
+def test_register_login_browse_order_and_history(cli: Cli, seeded: Stack) -> None:
+    email = register_and_login(cli)
+    session_file = Path(cli.env["BOOKSTORE_CONFIG_DIR"]) / "session.json"
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+
+    me = json.loads(cli.ok("whoami", "--json").stdout)
+    assert me["email"] == email
+    assert me["role"] == "ROLE_CUSTOMER"
+
+    listed = json.loads(cli.ok("books", "list", "--in-stock", "--sort", "price",
+                               "--max-price", "15", "--page-size", "50", "--json").stdout)
+    prices = [int(book["price_cents"]) for book in listed["books"]]
+    assert prices, "the seeded catalogue has books under 15.00"
+    assert prices == sorted(prices)
+    assert max(prices) <= 1500
+    assert all(int(book["available"]) > 0 for book in listed["books"])
+    expected = {b["isbn"] for b in sample_catalogue() if b["price_cents"] <= 1500 and b["stock"]}
+    assert {book["isbn"] for book in listed["books"]} == expected
+
+    book = max(listed["books"], key=lambda b: int(b["available"]))
+    placed = cli.ok("order", "place", f"{book['id']}:2", "--json")
+    order = json.loads(placed.stdout)
+    assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    assert int(order["total_cents"]) == 2 * int(book["price_cents"])
+
+    status = json.loads(cli.ok("order", "status", order["id"], "--json").stdout)
+    assert status["id"] == order["id"]
+    assert status["lines"][0]["book_id"] == book["id"]
+    assert int(status["lines"][0]["quantity"]) == 2
+
+    history = json.loads(cli.ok("order", "history", "--json").stdout)
+    assert [o["id"] for o in history["orders"]] == [order["id"]]
+
+    shown = json.loads(cli.ok("books", "show", book["id"], "--json").stdout)
+    assert int(shown["available"]) == int(book["available"]) - 2
+
+
+def test_order_for_more_than_the_stock_fails_with_one_line(cli: Cli, seeded: Stack) -> None:
+    register_and_login(cli)
+    scarce = next(b for b in sample_catalogue() if 0 < b["stock"] <= 3)
+    found = json.loads(cli.ok("books", "search", scarce["title"], "--json").stdout)
+    book = next(b for b in found["books"] if b["isbn"] == scarce["isbn"])
+    result = cli("order", "place", f"{book['id']}:{int(book['available']) + 1}")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: only ")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_declined_payment_is_rejected_by_the_saga(cli: Cli, seeded: Stack) -> None:
+    register_and_login(cli)
+    listed = json.loads(cli.ok("books", "list", "--in-stock", "--json").stdout)
+    book = listed["books"][0]
+    result = cli("order", "place", book["id"], "--payment-token", "tok_declined")
+    assert result.exit_code == 1, result.stderr
+    assert "PENDING" in result.stdout
+    assert "card declined" in result.stdout
+    order_id = result.stdout.split()[1]
+    final = json.loads(cli.ok("order", "status", order_id, "--json").stdout)
+    assert final["status"] in ("ORDER_STATUS_REJECTED", "ORDER_STATUS_CANCELLED")
+    assert "declined" in final["reason"]
+    # The saga releases the reserved copy after the order ends: wait for it, within bounds.
+    deadline = time.monotonic() + 15
+    while True:
+        after = json.loads(cli.ok("books", "show", book["id"], "--json").stdout)
+        if int(after["available"]) == int(book["available"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert int(after["available"]) == int(book["available"])
+    assert int(after["reserved"]) == 0
+
+
+def test_human_output_formats_prices_from_cents(cli: Cli, seeded: Stack) -> None:
+    out = cli.ok("books", "search", "Hobbit").stdout
+    assert "The Hobbit" in out
+    assert "14.99" in out
