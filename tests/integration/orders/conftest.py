@@ -79,8 +79,10 @@ class Stack:
 
     async def deliver(self, event: Message) -> None:
         """Handle ``event`` as the consumer would: in one outbox transaction."""
-        handler: Handler = {ev.StockReserved: self.handlers.on_stock_reserved,
-                            ev.StockRejected: self.handlers.on_stock_rejected}[type(event)]
+        table: dict[type[Message], Handler] = {
+            ev.StockReserved: self.handlers.on_stock_reserved,
+            ev.StockRejected: self.handlers.on_stock_rejected}
+        handler = table[type(event)]
 
         async def work(uow: UnitOfWork) -> None:
             await handler(event, uow)

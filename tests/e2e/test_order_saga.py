@@ -1,0 +1,158 @@
+"""The order saga across three real service processes, a real broker and real databases."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from tests.e2e.conftest import Stack
+from tests.e2e.shop import S, open_shop
+
+pytestmark = pytest.mark.integration
+
+
+async def test_happy_path(stack: Stack) -> None:
+    async with open_shop(stack) as shop:
+        user_id, me = await shop.customer("Ada")
+        a = await shop.add_book("Dune", 1599, stock=5)
+        b = await shop.add_book("Emma", 899, stock=2)
+        order = await shop.place(me, [(a, 2), (b, 1)])
+        assert (order.status, order.total_cents) == (S.ORDER_STATUS_PENDING, 2 * 1599 + 899)
+        seen = []
+        async with asyncio.timeout(30):
+            async for reply in shop.orders.WatchOrder(pb.OrderIDRequest(order_id=order.id),
+                                                      metadata=me):
+                seen.append(reply.order.status)
+                if reply.order.status == S.ORDER_STATUS_CONFIRMED:
+                    assert reply.order.payment_reference.startswith("pay_")
+                    break
+        assert seen == [S.ORDER_STATUS_PENDING, S.ORDER_STATUS_CONFIRMED]
+        dune, emma = await shop.quiet_stock(a), await shop.quiet_stock(b)
+        assert (dune.available, dune.sold, emma.available, emma.sold) == (3, 2, 1, 1)
+        history = await shop.orders.GetOrderHistory(pb.UserIDRequest(), metadata=me)
+        assert [(o.id, o.user_id) for o in history.orders] == [(order.id, user_id)]
+
+
+async def test_not_enough_stock_is_rejected_and_stock_untouched(stack: Stack) -> None:
+    async with open_shop(stack) as shop:
+        _, me = await shop.customer()
+        for _ in range(3):  # placements race the reservations; one round nearly always does
+            book = await shop.add_book("Scarce", 1000, stock=3)
+            outcomes = await asyncio.gather(*(shop.place(me, [(book, 2)]) for _ in range(5)),
+                                            return_exceptions=True)
+            placed = [o.id for o in outcomes if isinstance(o, pb.Order)]
+            refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+            assert all(e.code() == grpc.StatusCode.FAILED_PRECONDITION for e in refused)
+            settled = await shop.settle(placed, within=30)
+            statuses = sorted(o.status for o in settled.values())
+            assert statuses.count(S.ORDER_STATUS_CONFIRMED) == 1
+            rejected = [o for o in settled.values() if o.status == S.ORDER_STATUS_REJECTED]
+            if rejected:
+                break
+        assert rejected, "no placement got past the availability check to be rejected"
+        line = rejected[0].lines[0]
+        assert line.rejection_reason.startswith("not enough stock (2 requested, ")
+        assert rejected[0].reason.startswith("stock unavailable: Scarce: not enough stock")
+        after = await shop.quiet_stock(book)
+        assert (after.available, after.reserved, after.sold) == (1, 0, 2)
+
+
+async def test_declined_payment_cancels_and_releases_stock(stack: Stack) -> None:
+    async with open_shop(stack) as shop:
+        _, me = await shop.customer()
+        book = await shop.add_book("Declined", 2500, stock=4)
+        order = await shop.place(me, [(book, 3)], payment_token="tok_declined")
+        settled = (await shop.settle([order.id], within=30))[order.id]
+        assert (settled.status, settled.reason) == (S.ORDER_STATUS_CANCELLED,
+                                                    "payment declined: card declined")
+        after = await shop.book_when(book, lambda b: b.available == 4)
+        assert (after.reserved, after.sold) == (0, 0)
+
+
+async def test_hundred_customers_for_the_last_ten_copies(stack: Stack) -> None:
+    async with open_shop(stack) as shop:
+        book = await shop.add_book("Last Ten", 1200, stock=10)
+        customers = await asyncio.gather(*(shop.customer(f"C{i}") for i in range(100)))
+        outcomes = await asyncio.gather(*(shop.place(me, [(book, 1)]) for _, me in customers),
+                                        return_exceptions=True)
+        placed = [o.id for o in outcomes if isinstance(o, pb.Order)]
+        refused = [o for o in outcomes if not isinstance(o, pb.Order)]
+        assert all(isinstance(e, grpc.aio.AioRpcError)
+                   and e.code() == grpc.StatusCode.FAILED_PRECONDITION for e in refused)
+        settled = await shop.settle(placed, within=60)
+        statuses = [o.status for o in settled.values()]
+        confirmed = statuses.count(S.ORDER_STATUS_CONFIRMED)
+        rejected = statuses.count(S.ORDER_STATUS_REJECTED)
+        print(f"confirmed={confirmed} rejected={rejected} refused_at_placement={len(refused)}")
+        assert confirmed == 10
+        assert rejected + len(refused) == 90
+        assert S.ORDER_STATUS_PENDING not in statuses
+        final = await shop.quiet_stock(book)
+        assert (final.available, final.reserved, final.sold) == (0, 0, 10)
+        assert await shop.invariant_violations() == []
+
+
+async def test_inventory_killed_mid_burst_every_order_settles(stack: Stack) -> None:
+    async with open_shop(stack) as shop:
+        _, me = await shop.customer()
+        books = [await shop.add_book(f"Burst {i}", 500 + i, stock=6) for i in range(3)]
+
+        async def burst(count: int) -> list[object]:
+            return await asyncio.gather(
+                *(shop.place(me, [(books[i % 3], 1), (books[(i + 1) % 3], 1)])
+                  for i in range(count)), return_exceptions=True)
+
+        first = asyncio.create_task(burst(12))
+        await asyncio.sleep(0.05)  # let the burst get going before the crash
+        await asyncio.to_thread(stack.kill, "inventory")
+        during = await burst(4)  # inventory is away: refused as UNAVAILABLE, nothing stored
+        outcomes = [*await first, *during]
+        await asyncio.to_thread(stack.start, "inventory")
+        outcomes += await burst(6)
+        placed = [o.id for o in outcomes if isinstance(o, pb.Order)]
+        failures = [o for o in outcomes if not isinstance(o, pb.Order)]
+        assert all(isinstance(e, grpc.aio.AioRpcError) and e.code() in (
+            grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION) for e in failures)
+        assert placed
+        settled = await shop.settle(placed, within=90)
+        assert set(settled) == set(placed)
+        print(f"placed={len(placed)} refused={len(failures)} confirmed="
+              f"{sum(o.status == S.ORDER_STATUS_CONFIRMED for o in settled.values())}")
+        for book in books:
+            await shop.quiet_stock(book)
+        assert await shop.invariant_violations() == []
+        confirmed = sum(o.status == S.ORDER_STATUS_CONFIRMED for o in settled.values())
+        sold = sum([(await shop.book(b)).sold for b in books])
+        assert sold == 2 * confirmed  # every confirmed order sold exactly its two copies
+
+
+async def test_bad_input_and_authorization_over_the_wire(stack: Stack) -> None:
+    async with open_shop(stack) as shop:
+        _, alice = await shop.customer("Alice")
+        _, bob = await shop.customer("Bob")
+        book = await shop.add_book("Guarded", 700, stock=5)
+        order = await shop.place(alice, [(book, 1)])
+
+        async def code_of(call: object) -> grpc.StatusCode:
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call  # type: ignore[misc]
+            return info.value.code()
+
+        lines = [pb.OrderLineRequest(book_id=book, quantity=1)]
+        assert await code_of(shop.orders.PlaceOrder(pb.OrderRequest(lines=lines))) \
+            == grpc.StatusCode.UNAUTHENTICATED
+        assert await code_of(shop.place(alice, [(book, 0)])) == grpc.StatusCode.INVALID_ARGUMENT
+        assert await code_of(shop.place(alice, [("no-such-book", 1)])) \
+            == grpc.StatusCode.NOT_FOUND
+        assert await code_of(shop.orders.GetOrderStatus(
+            pb.OrderIDRequest(order_id=order.id), metadata=bob)) == grpc.StatusCode.NOT_FOUND
+        assert await code_of(shop.orders.UpdateOrderStatus(pb.OrderStatusUpdateRequest(
+            order_id=order.id, status=S.ORDER_STATUS_SHIPPED), metadata=alice)) \
+            == grpc.StatusCode.PERMISSION_DENIED
+        await shop.settle([order.id], within=30)
+        assert await code_of(shop.orders.UpdateOrderStatus(pb.OrderStatusUpdateRequest(
+            order_id=order.id, status=S.ORDER_STATUS_COMPLETED), metadata=shop.admin)) \
+            == grpc.StatusCode.FAILED_PRECONDITION
