@@ -49,23 +49,28 @@ class StockLedger:
         self, order_id: str, lines: Sequence[Line], session: AsyncClientSession
     ) -> Outcome | None:
         """Hold every line or none; ``None`` when this order was already answered."""
-        existing = await self._reservations.find_one({"_id": order_id}, session=session)
-        if existing is not None:
-            return await self._answer_again(order_id, existing, lines, session)
         merged = merge_lines(lines)
+        # Claim the order first: an upsert that inserts only if no document exists, so one
+        # round trip both checks for an earlier answer (or a tombstone) and records this one.
+        claim = await self._reservations.update_one(
+            {"_id": order_id},
+            {"$setOnInsert": {"state": State.HELD, "lines": lines_to_documents(merged),
+                              "updated_at": utc_now()}},
+            upsert=True, session=session)
+        if claim.upserted_id is None:
+            existing = await self._reservations.find_one({"_id": order_id}, session=session)
+            if existing is None:  # the upsert matched it in this very transaction
+                return None
+            return await self._answer_again(order_id, existing, merged, session)
         failed = list(invalid_lines(merged)) or (
             [] if merged else [FailedLine("", 0, 0, Reason.INVALID_QUANTITY)])
         if not failed:
             failed = await self._hold(merged, session)
-        now = utc_now()
         if failed:
-            await self._reservations.insert_one(
-                {"_id": order_id, "state": State.REJECTED, "lines": lines_to_documents(merged),
-                 "updated_at": now}, session=session)
+            await self._reservations.update_one(
+                {"_id": order_id, "state": State.HELD},
+                {"$set": {"state": State.REJECTED, "updated_at": utc_now()}}, session=session)
             return Rejected(order_id, tuple(failed))
-        await self._reservations.insert_one(
-            {"_id": order_id, "state": State.HELD, "lines": lines_to_documents(merged),
-             "updated_at": now}, session=session)
         return Reserved(order_id, merged)
 
     async def confirm(self, order_id: str, session: AsyncClientSession) -> bool:

@@ -83,11 +83,8 @@ def order_placed(order_id: str, *lines: tuple[str, int]) -> ev.OrderPlaced:
 
 
 @asynccontextmanager
-async def running_inventory(
-    amqp_url: str, db: AsyncDatabase[Document], *, prefix: str | None = None, prefetch: int = 32,
-) -> AsyncIterator[Wire]:
-    """The participant consuming under a fresh prefix; everything declared is deleted after."""
-    prefix = prefix or f"test.inventory.{uuid.uuid4().hex[:10]}"
+async def watching(amqp_url: str, prefix: str) -> AsyncIterator[Wire]:
+    """A view of the ``prefix`` exchange; deletes the inventory topology under it afterwards."""
     connection: AbstractRobustConnection = await aio_pika.connect_robust(amqp_url)
     try:
         channel = await connection.channel()
@@ -98,14 +95,8 @@ async def running_inventory(
             await queue.bind(exchange, routing_key=name)
         wire = Wire(exchange)
         await queue.consume(wire.on_message)
-        participant = SagaParticipant(
-            service="inventory", db=db, amqp_url=amqp_url, prefix=prefix, prefetch=prefetch,
-            subscriptions=subscriptions(InventoryHandlers(StockLedger(db))),
-            retry_backoff=Backoff(initial=0.02, maximum=0.5), relay_poll_interval=0.1,
-            shutdown_grace=5)
         try:
-            async with participant:
-                yield wire
+            yield wire
         finally:
             for name in (f"{prefix}.inventory", f"{prefix}.inventory.dead"):
                 await channel.queue_delete(name)
@@ -113,3 +104,23 @@ async def running_inventory(
             await channel.exchange_delete(f"{prefix}.events")
     finally:
         await connection.close()
+
+
+@asynccontextmanager
+async def running_inventory(
+    amqp_url: str, db: AsyncDatabase[Document], *, prefix: str | None = None, prefetch: int = 32,
+) -> AsyncIterator[Wire]:
+    """The participant consuming under a fresh prefix, and the test's view of its exchange."""
+    prefix = prefix or fresh_prefix()
+    async with watching(amqp_url, prefix) as wire:
+        participant = SagaParticipant(
+            service="inventory", db=db, amqp_url=amqp_url, prefix=prefix, prefetch=prefetch,
+            subscriptions=subscriptions(InventoryHandlers(StockLedger(db))),
+            retry_backoff=Backoff(initial=0.02, maximum=0.5), relay_poll_interval=0.1,
+            shutdown_grace=5)
+        async with participant:
+            yield wire
+
+
+def fresh_prefix() -> str:
+    return f"test.inventory.{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,132 @@
+"""``python -m inventory`` as a real process: health, reflection, the saga wired, clean SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
+from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
+from runtime.auth import Role, TokenIssuer
+from runtime.keys import load_private_key
+from runtime.mongo import make_client
+from runtime.settings import Settings
+from tests.integration.inventory.broker import fresh_prefix, order_placed, watching
+from tests.integration.inventory.conftest import fresh_isbn
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SERVICE = "bookstore.inventory.v1.InventoryService"
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class Process:
+    process: asyncio.subprocess.Process
+    address: str
+    log: Path
+    prefix: str
+    data_dir: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def inventory_process(
+    mongo_url: str, amqp_url: str, tmp_path: Path
+) -> AsyncIterator[Process]:
+    address, prefix = f"127.0.0.1:{free_port()}", fresh_prefix()
+    database = f"test_proc_{uuid.uuid4().hex[:12]}"
+    env = {**os.environ, "BOOKSTORE_INVENTORY_ADDR": address, "BOOKSTORE_MONGO_URL": mongo_url,
+           "BOOKSTORE_INVENTORY_MONGO_DB": database, "BOOKSTORE_DATA_DIR": str(tmp_path),
+           "BOOKSTORE_AMQP_URL": amqp_url, "BOOKSTORE_SAGA_PREFIX": prefix,
+           "BOOKSTORE_LOG_LEVEL": "DEBUG"}
+    env.pop("BOOKSTORE_INVENTORY_MONGO_URL", None)
+    log = tmp_path / "inventory.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "inventory", cwd=REPO_ROOT, env=env, stdout=out, stderr=out)
+    try:
+        yield Process(process, address, log, prefix, tmp_path)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        client = make_client(mongo_url)
+        await client.drop_database(database)
+        await client.close()
+
+
+async def wait_until_serving(channel: grpc.aio.Channel, proc: Process) -> None:
+    """Poll health until SERVING, the process dies, or the deadline passes."""
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.process.returncode is not None:
+            pytest.fail(f"inventory exited with {proc.process.returncode}:\n{proc.output()}")
+        try:
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=1)
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(0.1)  # poll interval, bounded by the deadline above
+    pytest.fail(f"inventory did not serve within {START_TIMEOUT} s:\n{proc.output()}")
+
+
+async def test_process_serves_and_stops_on_sigterm(
+    inventory_process: Process, amqp_url: str
+) -> None:
+    proc = inventory_process
+    async with watching(amqp_url, proc.prefix) as wire, \
+            grpc.aio.insecure_channel(proc.address) as channel:
+        await wait_until_serving(channel, proc)
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+        call = reflection.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+        names = {s.name async for reply in call for s in reply.list_services_response.service}
+        assert {SERVICE, "grpc.health.v1.Health"} <= names
+
+        # The development key the process created is the one its tokens must verify with.
+        settings = Settings.from_env("inventory", {"BOOKSTORE_DATA_DIR": str(proc.data_dir)})
+        issuer = TokenIssuer(load_private_key(settings), timedelta(minutes=5))
+        admin = (("authorization", f"Bearer {issuer.issue('root', Role.ADMIN).token}"),)
+        stub = pb_grpc.InventoryServiceStub(channel)
+        book = (await stub.AddBook(pb.BookRequest(
+            title="Dune", author="Frank Herbert", isbn=fresh_isbn(), price_cents=999, stock=2),
+            metadata=admin, timeout=5)).book
+
+        order_id = uuid.uuid4().hex
+        await wire.publish(order_placed(order_id, (book.id, 2)))
+        [reply] = await wire.collect(1)
+        assert isinstance(reply, ev.StockReserved)
+        assert reply.order_id == order_id
+        left = await stub.CheckAvailability(pb.BookIDRequest(book_id=book.id), timeout=5)
+        assert (left.available, left.in_stock) == (0, False)
+
+        proc.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.process.wait(), timeout=20) == 0, proc.output()
+    assert "serving" in proc.output()
