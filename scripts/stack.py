@@ -21,6 +21,7 @@ from pathlib import Path
 
 from client import BookstoreClient, BookstoreClientError, Outcome, seed
 from runtime.healthcheck import is_serving
+from runtime.settings import DEFAULT_ADDRESSES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("user", "inventory", "orders")
@@ -129,9 +130,9 @@ async def seed_catalogue(env: dict[str, str]) -> None:
         say(f"  row {result.row} ({result.label}): {result.message}")
 
 
-def next_steps(services: list[str], admin_email: str) -> list[str]:
+def next_steps(services: list[str], admin_email: str, user_addr: str) -> list[str]:
     """Commands worth trying against the services that are running."""
-    steps = ["grpcurl -plaintext 127.0.0.1:50051 list"]
+    steps = [f"grpcurl -plaintext {user_addr} list"]
     if "inventory" in services:
         steps += ["bookstore books list --in-stock --sort price",
                   "bookstore books search tolkien"]
@@ -178,7 +179,8 @@ async def main() -> int:
             await seed_catalogue(env)
         say(f"admin account: {env['BOOKSTORE_ADMIN_EMAIL']} / {env['BOOKSTORE_ADMIN_PASSWORD']}")
         say("try (in another terminal, with .venv/bin on PATH):")
-        for step in next_steps(services, env["BOOKSTORE_ADMIN_EMAIL"]):
+        user_addr = env.get("BOOKSTORE_USER_ADDR") or DEFAULT_ADDRESSES["user"]
+        for step in next_steps(services, env["BOOKSTORE_ADMIN_EMAIL"], user_addr):
             say(f"  {step}")
         say("Ctrl-C stops everything")
         exited = [asyncio.create_task(p.wait()) for p in stack.children.values()]

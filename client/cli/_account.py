@@ -22,7 +22,8 @@ from client.cli._runtime import (
     sessions,
 )
 
-account_app = typer.Typer(help="Manage your account: details, password, reset, deletion.",
+account_app = typer.Typer(help="Manage your account: details, password, reset, deletion."
+                          "\n\nExample: bookstore account update --name \"Ada King\"",
                           no_args_is_help=True)
 
 Email = Annotated[str, typer.Argument(help="The account's email address.")]

@@ -23,7 +23,8 @@ from client._seed import admin_credentials, seed
 from client.cli._render import print_book
 from client.cli._runtime import JsonOption, emit_json, out, run, session_client
 
-admin_app = typer.Typer(help="Catalogue and order administration (admin accounts only).",
+admin_app = typer.Typer(help="Catalogue and order administration (admin accounts only)."
+                        "\n\nExample: bookstore admin import books.csv",
                         no_args_is_help=True)
 
 

@@ -13,7 +13,8 @@ from client._parsing import parse_price
 from client.cli._render import books_table, print_book
 from client.cli._runtime import JsonOption, anonymous_client, emit_json, out, run
 
-books_app = typer.Typer(help="Browse the catalogue.", no_args_is_help=True)
+books_app = typer.Typer(help="Browse the catalogue.\n\nExample: bookstore books search dune",
+                        no_args_is_help=True)
 
 
 class SortKey(StrEnum):

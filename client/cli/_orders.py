@@ -14,7 +14,8 @@ from client._parsing import OrderLine, format_cents, parse_lines
 from client.cli._render import orders_table, print_change, print_order, when
 from client.cli._runtime import JsonOption, emit_json, out, run, session_client
 
-orders_app = typer.Typer(help="Place and follow orders.", no_args_is_help=True)
+orders_app = typer.Typer(help="Place and follow orders.\n\nExample: bookstore order history",
+                         no_args_is_help=True)
 
 OrderId = Annotated[str, typer.Argument(help="The order's id.")]
 FAILED = frozenset({OrderStatus.Value("ORDER_STATUS_REJECTED"),

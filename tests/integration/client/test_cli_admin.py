@@ -77,6 +77,21 @@ def test_add_update_book_and_ship_an_order(cli: Cli, seeded: Stack, tmp_path: Pa
     assert cancel.exit_code == 1
     assert cancel.stderr.startswith("error: ")
 
+    cli.ok("admin", "set-status", order["id"], "completed")
+    watched = json.loads(customer.ok("order", "watch", order["id"], "--json").stdout)
+    assert watched["status"] == "ORDER_STATUS_COMPLETED"
+    assert [c["status"] for c in watched["history"]][-2:] == [
+        "ORDER_STATUS_SHIPPED", "ORDER_STATUS_COMPLETED"]
+
+
+def test_customer_cancels_a_confirmed_order(cli: Cli, seeded: Stack) -> None:
+    register_and_login(cli)
+    book = json.loads(cli.ok("books", "search", "Dune", "--json").stdout)["books"][0]
+    order = json.loads(cli.ok("order", "place", book["id"], "--json").stdout)
+    assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    cancelled = json.loads(cli.ok("order", "cancel", order["id"], "--json").stdout)
+    assert cancelled["status"] == "ORDER_STATUS_CANCELLED"
+
 
 def test_demo_walks_through_a_confirmed_and_rejected_orders(cli: Cli, seeded: Stack) -> None:
     result = cli.ok("demo")
