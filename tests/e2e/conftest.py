@@ -50,10 +50,11 @@ class Stack:
     addresses: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, service: str) -> None:
+    def start(self, service: str, **overrides: str) -> None:
+        """Start ``service``; ``overrides`` replace environment variables for this run only."""
         log = (self.workdir / f"{service}.log").open("ab")
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", service], env=self.env, stdout=log, stderr=log,
+            [sys.executable, "-m", service], env=self.env | overrides, stdout=log, stderr=log,
             cwd=Path(__file__).resolve().parents[2])
         log.close()
         self.wait_healthy(service)
@@ -80,6 +81,13 @@ class Stack:
         process = self.processes[service]
         process.kill()
         process.wait(timeout=10)
+
+    def pause(self, service: str) -> None:
+        """SIGSTOP: the process holds its connections but does nothing, like a stalled VM."""
+        self.processes[service].send_signal(signal.SIGSTOP)
+
+    def resume(self, service: str) -> None:
+        self.processes[service].send_signal(signal.SIGCONT)
 
     def stop(self, service: str) -> int:
         process = self.processes[service]
@@ -121,6 +129,7 @@ def stack(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactor
         assert codes == dict.fromkeys(reversed(SERVICES), 0), f"unclean exits: {codes}"
     finally:
         for svc in stack.processes:
+            stack.resume(svc)
             stack.stop(svc)
         asyncio.run(_clean_up(mongo_url, amqp_url, databases.values(), prefix))
 

@@ -156,3 +156,33 @@ async def test_bad_input_and_authorization_over_the_wire(stack: Stack) -> None:
         assert await code_of(shop.orders.UpdateOrderStatus(pb.OrderStatusUpdateRequest(
             order_id=order.id, status=S.ORDER_STATUS_COMPLETED), metadata=shop.admin)) \
             == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_stalled_inventory_times_the_order_out_and_releases_its_stock(
+    stack: Stack,
+) -> None:
+    """Orders restarted with a 3 s timeout; inventory frozen (SIGSTOP) right after placing."""
+    assert await asyncio.to_thread(stack.stop, "orders") == 0  # SIGTERM: a clean exit
+    await asyncio.to_thread(stack.start, "orders", BOOKSTORE_ORDER_TIMEOUT_SECONDS="3")
+    try:
+        async with open_shop(stack) as shop:
+            _, me = await shop.customer()
+            for _ in range(3):  # the freeze must land before the reservation: nearly always
+                book = await shop.add_book("Stalled", 1500, stock=4)
+                order = await shop.place(me, [(book, 2)])
+                stack.pause("inventory")
+                try:
+                    settled = (await shop.settle([order.id], within=30))[order.id]
+                finally:
+                    stack.resume("inventory")
+                if settled.status == S.ORDER_STATUS_CANCELLED:
+                    break
+            assert (settled.status, settled.reason) == (S.ORDER_STATUS_CANCELLED,
+                                                        "timed out waiting for stock")
+            after = await shop.book_when(book, lambda b: b.available == 4 and b.reserved == 0)
+            assert after.sold == 0
+            assert (await shop.order(order.id)).status == S.ORDER_STATUS_CANCELLED
+            assert await shop.invariant_violations() == []
+    finally:
+        await asyncio.to_thread(stack.stop, "orders")
+        await asyncio.to_thread(stack.start, "orders")
