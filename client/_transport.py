@@ -31,6 +31,15 @@ def _is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() is grpc.StatusCode.UNAVAILABLE
 
 
+def _channel_options(config: ClientConfig) -> list[tuple[str, int]]:
+    """Reconnect as fast as we retry: gRPC's own 1 s reconnect backoff would otherwise make
+    every retry inside that second fail at once, without even trying to connect."""
+    initial_ms = max(int(config.retry_initial_wait * 1000), 1)
+    return [("grpc.initial_reconnect_backoff_ms", initial_ms),
+            ("grpc.min_reconnect_backoff_ms", initial_ms),
+            ("grpc.max_reconnect_backoff_ms", max(int(config.retry_max_wait * 1000), initial_ms))]
+
+
 class Transport:
     """Owns the channels; ``call`` and ``stream`` are the only ways out of the client."""
 
@@ -38,8 +47,10 @@ class Transport:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
+        options = _channel_options(config)
         self.channels: dict[str, grpc.aio.Channel] = {
-            name: grpc.aio.insecure_channel(config.address_of(name)) for name in self.SERVICES}
+            name: grpc.aio.insecure_channel(config.address_of(name), options=options)
+            for name in self.SERVICES}
         self.token: str | None = None
 
     async def close(self) -> None:
@@ -53,7 +64,9 @@ class Transport:
         attempts = self.config.retry_attempts if idempotent else 1
         return AsyncRetrying(
             stop=stop_after_attempt(max(attempts, 1)),
+            # Jitter up to one initial wait keeps many clients from retrying in step.
             wait=wait_exponential_jitter(multiplier=self.config.retry_initial_wait,
+                                         jitter=self.config.retry_initial_wait,
                                          max=self.config.retry_max_wait),
             retry=retry_if_exception(_is_unavailable), reraise=True)
 
