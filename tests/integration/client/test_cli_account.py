@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.client.conftest import Cli, Stack
+from tests.integration.client.conftest import Cli, Stack, mail_dir
 from tests.integration.client.test_cli_journey import PASSWORD, register_and_login
 from user.mailer import newest_mail
 
@@ -40,7 +40,7 @@ def test_update_change_password_reset_and_delete(cli: Cli, stack: Stack) -> None
     cli.ok("login", email, "--password-stdin", input=NEW_PASSWORD + "\n")
 
     cli.ok("account", "reset-request", email)
-    token = reset_token_from_mail(stack.data_dir / "mail", email)
+    token = reset_token_from_mail(mail_dir(stack), email)
     cli.ok("account", "reset", email, "--token", token, "--password-stdin",
            input=PASSWORD + "\n")
     cli.ok("login", email, "--password-stdin", input=PASSWORD + "\n")

@@ -17,13 +17,13 @@ from client import (
     ServiceUnavailableError,
     status_name,
 )
-from tests.integration.client.conftest import Stack, free_port
+from tests.integration.client.conftest import Stack, client_env, free_port
 
 pytestmark = pytest.mark.integration
 
 
 def config(stack: Stack, **changes: Any) -> ClientConfig:
-    return dataclasses.replace(ClientConfig.from_env(stack.env()), **changes)
+    return dataclasses.replace(ClientConfig.from_env(client_env(stack)), **changes)
 
 
 async def test_place_order_retried_with_one_key_is_one_order(seeded: Stack) -> None:

@@ -20,7 +20,7 @@ from client import (
     NotFoundError,
     ServiceUnavailableError,
 )
-from tests.integration.client.conftest import Stack, free_port
+from tests.integration.client.conftest import Stack, client_env, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ async def late_relay(port: int, target: str, delay: float) -> AsyncIterator[None
 
 async def test_reads_are_retried_until_the_service_answers(stack: Stack) -> None:
     port = free_port()
-    config = dataclasses.replace(ClientConfig.from_env(stack.env()),
+    config = dataclasses.replace(ClientConfig.from_env(client_env(stack)),
                                  inventory_addr=f"127.0.0.1:{port}", retry_attempts=8,
                                  retry_initial_wait=0.1, retry_max_wait=0.5)
     async with late_relay(port, stack.addresses["inventory"], delay=0.3), \
@@ -71,7 +71,7 @@ async def test_reads_are_retried_until_the_service_answers(stack: Stack) -> None
 
 async def test_calls_that_are_not_safe_to_repeat_are_not_retried(stack: Stack) -> None:
     port = free_port()
-    config = dataclasses.replace(ClientConfig.from_env(stack.env()),
+    config = dataclasses.replace(ClientConfig.from_env(client_env(stack)),
                                  user_addr=f"127.0.0.1:{port}", retry_attempts=8,
                                  retry_initial_wait=0.1, retry_max_wait=0.5)
     async with late_relay(port, stack.addresses["user"], delay=0.5), \
