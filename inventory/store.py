@@ -120,9 +120,10 @@ class BookStore:
         result = await self._books.update_one(query, update)
         if result.matched_count == 0:
             current = await self.get(book_id)  # NotFound if it is gone
+            # Otherwise only a removal can miss: its filter asks for enough copies available.
+            removing = -stock.delta if isinstance(stock, AdjustAvailable) else 0
             raise FailedPrecondition(
-                f"cannot remove {-stock.delta if isinstance(stock, AdjustAvailable) else 0} "
-                f"copies: only {current.available} available")
+                f"cannot remove {removing} copies: only {current.available} available")
         return await self.get(book_id)
 
     async def page(self, query: BookQuery) -> Page:

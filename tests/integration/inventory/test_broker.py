@@ -48,6 +48,7 @@ async def test_order_placed_is_answered_on_the_exchange(
     ok, short, unknown = (uuid.uuid4().hex for _ in range(3))
     async with running_inventory(amqp_url, mongo_db) as wire:
         await wire.publish(order_placed(ok, (book, 2)))
+        await wire.collect(1)  # the consumer handles messages concurrently: order them here
         await wire.publish(order_placed(short, (book, 1)))
         await wire.publish(order_placed(unknown, (str(ObjectId()), 1)))
         await wire.collect(3)
@@ -68,7 +69,7 @@ async def test_full_saga_sells_and_releases(
     async with running_inventory(amqp_url, mongo_db) as wire:
         await wire.publish(order_placed(paid, (book, 2)))
         await wire.publish(order_placed(failed, (book, 3)))
-        await wire.collect(2)
+        assert {type(r) for r in await wire.collect(2)} == {ev.StockReserved}
         await wire.publish(ev.OrderConfirmed(meta=order_placed("").meta, order_id=paid))
         await wire.publish(ev.OrderCancelled(meta=order_placed("").meta, order_id=failed))
         await until(lambda: has_counts(mongo_db, book, (3, 0, 2)))
