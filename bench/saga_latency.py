@@ -5,10 +5,11 @@
 
 Addresses come from ``BOOKSTORE_USER_ADDR`` / ``_INVENTORY_ADDR`` / ``_ORDERS_ADDR`` (the
 local defaults otherwise) and must be loopback: this is a load generator. It registers a few
-customers, adds one well-stocked book as the admin, then places ``--orders`` one-copy orders,
-``--concurrency`` at a time, each watched (``WatchOrder``) until CONFIRMED. It stops placing
-after ``--max-seconds``. Prints one JSON object: PlaceOrder latency, PlaceOrder→CONFIRMED
-latency (p50/p99, milliseconds) and confirmed orders per second.
+customers, adds well-stocked books as the admin, then places ``--orders`` one-copy orders,
+``--concurrency`` at a time over ``--books`` books, each watched (``WatchOrder``) until it
+leaves PENDING. It stops placing after ``--max-seconds``; an order that fails or outlasts
+``--watch-timeout`` is counted under ``errors``. Prints one JSON object: PlaceOrder latency,
+PlaceOrder→CONFIRMED latency (p50/p99, milliseconds) and confirmed orders per second.
 """
 
 from __future__ import annotations
@@ -50,14 +51,17 @@ def percentile(samples: list[float], q: float) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
 
 
-async def login(stub: users_grpc.UserServiceAsyncStub, email: str, password: str
-                ) -> tuple[tuple[str, str], ...]:
+Metadata = tuple[tuple[str, str], ...]
+
+
+async def login(stub: users_grpc.UserServiceAsyncStub, email: str, password: str) -> Metadata:
     reply = await stub.AuthenticateUser(users.UserAuthRequest(email=email, password=password),
                                         timeout=10)
     return (("authorization", f"Bearer {reply.access_token}"),)
 
 
-async def run(orders: int, concurrency: int, max_seconds: float) -> dict[str, float | int]:
+async def run(orders: int, concurrency: int, books: int, max_seconds: float,
+              watch_timeout: float) -> dict[str, object]:
     settings = Settings.from_env("orders")
     admin_email = os.environ.get("BOOKSTORE_ADMIN_EMAIL", "admin@bookstore.local")
     admin_password = os.environ.get("BOOKSTORE_ADMIN_PASSWORD", "change-me-admin")
@@ -67,10 +71,13 @@ async def run(orders: int, concurrency: int, max_seconds: float) -> dict[str, fl
         user_stub = users_grpc.UserServiceStub(uc)
         order_stub = pb_grpc.OrderServiceStub(oc)
         admin = await login(user_stub, admin_email, admin_password)
-        body = f"97982{uuid.uuid4().int % 10**7:07d}"
-        book = (await inv_grpc.InventoryServiceStub(ic).AddBook(inv.BookRequest(
-            title="Benchmark", author="Bench", isbn=body + isbn13_check_digit(body),
-            price_cents=999, stock=orders + 10), metadata=admin, timeout=10)).book.id
+        catalogue = inv_grpc.InventoryServiceStub(ic)
+        shelf = []
+        for i in range(books):  # spread orders so one stock document is not the only hot spot
+            body = f"97982{uuid.uuid4().int % 10**7:07d}"
+            shelf.append((await catalogue.AddBook(inv.BookRequest(
+                title=f"Benchmark {i}", author="Bench", isbn=body + isbn13_check_digit(body),
+                price_cents=999, stock=orders + 10), metadata=admin, timeout=10)).book.id)
         customers = []
         for i in range(CUSTOMERS):
             email = f"bench-{uuid.uuid4().hex[:10]}-{i}@bench.example"
@@ -81,8 +88,24 @@ async def run(orders: int, concurrency: int, max_seconds: float) -> dict[str, fl
         place_ms: list[float] = []
         confirm_ms: list[float] = []
         outcomes: dict[str, int] = {}
+        errors: dict[str, int] = {}
         gate = asyncio.Semaphore(concurrency)
         deadline = time.perf_counter() + max_seconds
+
+        async def place_and_watch(
+            who: Metadata, book: str, started: float
+        ) -> pb.OrderStatus.ValueType:
+            order = (await order_stub.PlaceOrder(pb.OrderRequest(
+                lines=[pb.OrderLineRequest(book_id=book, quantity=1)],
+                payment_token="tok_visa"), metadata=who, timeout=10)).order
+            place_ms.append((time.perf_counter() - started) * 1000)
+            status = order.status
+            async for reply in order_stub.WatchOrder(
+                    pb.OrderIDRequest(order_id=order.id), metadata=who, timeout=watch_timeout):
+                status = reply.order.status
+                if status != pb.ORDER_STATUS_PENDING:
+                    break
+            return status
 
         async def one(i: int) -> None:
             async with gate:
@@ -90,16 +113,11 @@ async def run(orders: int, concurrency: int, max_seconds: float) -> dict[str, fl
                     return
                 who = customers[i % CUSTOMERS]
                 started = time.perf_counter()
-                order = (await order_stub.PlaceOrder(pb.OrderRequest(
-                    lines=[pb.OrderLineRequest(book_id=book, quantity=1)],
-                    payment_token="tok_visa"), metadata=who, timeout=10)).order
-                place_ms.append((time.perf_counter() - started) * 1000)
-                status = order.status
-                async for reply in order_stub.WatchOrder(
-                        pb.OrderIDRequest(order_id=order.id), metadata=who, timeout=60):
-                    status = reply.order.status
-                    if status != pb.ORDER_STATUS_PENDING:
-                        break
+                try:
+                    status = await place_and_watch(who, shelf[i % len(shelf)], started)
+                except grpc.aio.AioRpcError as exc:  # counted, so one slow order ends no run
+                    errors[exc.code().name] = errors.get(exc.code().name, 0) + 1
+                    return
                 name = pb.OrderStatus.Name(status)
                 outcomes[name] = outcomes.get(name, 0) + 1
                 if status == pb.ORDER_STATUS_CONFIRMED:
@@ -109,7 +127,8 @@ async def run(orders: int, concurrency: int, max_seconds: float) -> dict[str, fl
         await asyncio.gather(*(one(i) for i in range(orders)))
         elapsed = time.perf_counter() - started
     return {
-        "orders": len(place_ms), "concurrency": concurrency, **outcomes,
+        "orders": len(place_ms), "concurrency": concurrency, "books": books, **outcomes,
+        "errors": errors,
         "place_p50_ms": round(percentile(place_ms, 50), 1),
         "place_p99_ms": round(percentile(place_ms, 99), 1),
         "confirmed_p50_ms": round(percentile(confirm_ms, 50), 1),
@@ -123,11 +142,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--books", type=int, default=10)
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="stop placing after")
+    parser.add_argument("--watch-timeout", type=float, default=120.0)
     args = parser.parse_args()
-    if not 1 <= args.orders <= MAX_ORDERS or not 1 <= args.concurrency <= 256:
-        raise SystemExit(f"--orders must be 1..{MAX_ORDERS}, --concurrency 1..256")
-    print(json.dumps(asyncio.run(run(args.orders, args.concurrency, args.max_seconds))))
+    if not (1 <= args.orders <= MAX_ORDERS and 1 <= args.concurrency <= 256
+            and 1 <= args.books <= 100):
+        raise SystemExit(f"--orders must be 1..{MAX_ORDERS}, --concurrency 1..256, "
+                         "--books 1..100")
+    print(json.dumps(asyncio.run(run(args.orders, args.concurrency, args.books,
+                                      args.max_seconds, args.watch_timeout))))
 
 
 if __name__ == "__main__":
