@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from client._client import DEFAULT_PAYMENT_TOKEN, BookstoreClient
-from client._errors import InvalidArgumentError
+from client._errors import DeadlineExceededError, InvalidArgumentError
 from client._models import OUTCOME_STATUSES, Order, OrderStatus, status_name, to_dict
 from client._parsing import OrderLine, format_cents, parse_lines
 from client.cli._render import orders_table, print_change, print_order, when
@@ -40,6 +40,11 @@ async def follow(bs: BookstoreClient, order_id: str, console: Console, *,
                 seen, last_status, last = len(order.history), order.status, order
                 if until is not None and order.status in until:
                     break
+    except DeadlineExceededError:
+        if last is None:
+            raise
+        console.print(f"[yellow]stopped following after {bs.config.watch_timeout:g} s "
+                      "(BOOKSTORE_CLIENT_WATCH_TIMEOUT)[/]")
     finally:
         await stream.aclose()
     return last

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -64,12 +64,6 @@ def session_client() -> tuple[BookstoreClient, StoredSession]:
     """A client for the logged-in user; AuthenticationError when nobody is."""
     session = sessions().require()
     return BookstoreClient.from_env(token=session.token, user_id=session.user_id), session
-
-
-async def with_client(client: BookstoreClient,
-                      action: Callable[[BookstoreClient], Awaitable[T]]) -> T:
-    async with client:
-        return await action(client)
 
 
 def emit_json(document: Any) -> None:

@@ -89,6 +89,11 @@ def test_customer_cancels_a_confirmed_order(cli: Cli, seeded: Stack) -> None:
     book = json.loads(cli.ok("books", "search", "Dune", "--json").stdout)["books"][0]
     order = json.loads(cli.ok("order", "place", book["id"], "--json").stdout)
     assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    # CONFIRMED is not final, so watching it ends at the watch deadline, not with an error.
+    watched = cli("order", "watch", order["id"], env={"BOOKSTORE_CLIENT_WATCH_TIMEOUT": "1"})
+    assert watched.exit_code == 0, watched.stderr
+    assert "stopped following after 1 s" in watched.stdout
+    assert f"order {order['id']} is CONFIRMED" in watched.stdout
     cancelled = json.loads(cli.ok("order", "cancel", order["id"], "--json").stdout)
     assert cancelled["status"] == "ORDER_STATUS_CANCELLED"
 
