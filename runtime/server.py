@@ -118,7 +118,9 @@ class GrpcServer:
         *,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
     ) -> None:
-        self._server = grpc.aio.server(interceptors=[ErrorMappingInterceptor(), *interceptors])
+        # No SO_REUSEPORT: a second server on a taken port must fail, not share its traffic.
+        self._server = grpc.aio.server(interceptors=[ErrorMappingInterceptor(), *interceptors],
+                                       options=[("grpc.so_reuseport", 0)])
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         for binding in bindings:

@@ -131,3 +131,13 @@ async def test_graceful_stop_reports_not_serving() -> None:
         except grpc.aio.AioRpcError:
             pass
     assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses
+
+
+async def test_second_server_on_a_taken_port_fails_instead_of_sharing_it() -> None:
+    first = GrpcServer("127.0.0.1:0", [])
+    await first.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"127\.0\.0\.1"):
+            GrpcServer(first.address, [])
+    finally:
+        await first.stop(0)
