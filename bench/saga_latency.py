@@ -100,11 +100,15 @@ async def run(orders: int, concurrency: int, books: int, max_seconds: float,
                 payment_token="tok_visa"), metadata=who, timeout=10)).order
             place_ms.append((time.perf_counter() - started) * 1000)
             status = order.status
-            async for reply in order_stub.WatchOrder(
-                    pb.OrderIDRequest(order_id=order.id), metadata=who, timeout=watch_timeout):
-                status = reply.order.status
-                if status != pb.ORDER_STATUS_PENDING:
-                    break
+            call = order_stub.WatchOrder(pb.OrderIDRequest(order_id=order.id), metadata=who,
+                                         timeout=watch_timeout)
+            try:
+                async for reply in call:
+                    status = reply.order.status
+                    if status != pb.ORDER_STATUS_PENDING:
+                        break
+            finally:
+                call.cancel()  # CONFIRMED does not end the stream: hang up, or it keeps going
             return status
 
         async def one(i: int) -> None:

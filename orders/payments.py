@@ -19,7 +19,6 @@ anything else (or empty)   approved, with a reference like ``pay_3f9c...``
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -80,7 +79,8 @@ class SimulatedGateway:
             "decline_reason": decline,
         }
         if stored is None:
-            await self._record(order_id, outcome)
+            if await self._record(order_id, outcome):
+                return _result(outcome)
         else:
             await self._charges.update_one({"_id": order_id, "state": "unanswered"},
                                            {"$set": {**outcome, "charged_at": utc_now()}})
@@ -98,10 +98,14 @@ class SimulatedGateway:
         stored = await self._charges.find_one({"_id": order_id}, {"state": 1})
         return None if stored is None else str(stored["state"])
 
-    async def _record(self, order_id: str, fields: dict[str, Any]) -> None:
-        # A concurrent charge for the same order may get there first; its result stands.
-        with contextlib.suppress(DuplicateKeyError):
+    async def _record(self, order_id: str, fields: dict[str, Any]) -> bool:
+        """Store the first answer for the order; ``False`` if a concurrent charge got there first
+        (its result stands)."""
+        try:
             await self._charges.insert_one({"_id": order_id, **fields, "charged_at": utc_now()})
+        except DuplicateKeyError:
+            return False
+        return True
 
 
 def decline_reason(amount_cents: int, payment_token: str, limit_cents: int) -> str:

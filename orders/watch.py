@@ -6,9 +6,10 @@ is the length of its history) and the stream ends after a final state: REJECTED,
 COMPLETED. CONFIRMED is where the saga ends, but the order can still ship or be cancelled, so
 a watcher that wants only the saga's outcome stops reading once it sees CONFIRMED.
 
-Whenever the change stream is quiet for ``interval`` seconds the order is read again, and if
-the stream fails (a server without change streams, a failover) the watch carries on by
-reading every ``interval`` seconds: slower, never stuck.
+Whenever the change stream is quiet for ``quiet_interval`` seconds the order is read again
+(cheap insurance against a missed event), and if the stream fails (a server without change
+streams, a failover) the watch carries on by reading every ``poll_interval`` seconds: slower,
+never stuck. A client that hangs up cancels the call, which closes the change stream.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ log = logging.getLogger(__name__)
 
 
 class OrderWatcher:
-    def __init__(self, store: OrderStore, *, interval: float = 1.0) -> None:
+    def __init__(self, store: OrderStore, *, quiet_interval: float = 5.0,
+                 poll_interval: float = 1.0) -> None:
         self._store = store
-        self._interval = interval
+        self._quiet_ms = int(quiet_interval * 1000)
+        self._poll_interval = poll_interval
 
     async def follow(self, order_id: str) -> AsyncIterator[Order]:
         """Yield the order now and after every change, ending after a final state."""
@@ -47,7 +50,7 @@ class OrderWatcher:
     async def _states(self, order_id: str) -> AsyncGenerator[Order, None]:
         try:
             async with await self._store.changes(
-                    order_id, max_await_ms=int(self._interval * 1000)) as stream:
+                    order_id, max_await_ms=self._quiet_ms) as stream:
                 while True:
                     order = await self._store.get(order_id)
                     if order is None:
@@ -61,4 +64,4 @@ class OrderWatcher:
                         extra={"order_id": order_id, "error": str(exc)})
         while (order := await self._store.get(order_id)) is not None:
             yield order
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self._poll_interval)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
+from pymongo.errors import OperationFailure
 
+from contracts.bookstore.events.v1 import events_pb2 as ev
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from orders.lifecycle import Status
+from orders.store import OrderStore
+from orders.watch import OrderWatcher
 from tests.integration.orders.conftest import Stack, reserved
 
 pytestmark = pytest.mark.integration
@@ -168,3 +174,23 @@ async def test_client_going_away_ends_the_watch(stack: Stack) -> None:
     assert call.cancelled()
     # The server stays healthy and keeps serving after the stream was dropped.
     assert await stack.status(order.id) == S.ORDER_STATUS_PENDING
+
+
+class NoChangeStreams(OrderStore):
+    """A store on a server whose change streams fail, as during a failover."""
+
+    async def changes(self, order_id: str, *, max_await_ms: int) -> Any:
+        raise OperationFailure("change streams are not available")
+
+
+async def test_watch_falls_back_to_reading_when_change_streams_fail(stack: Stack) -> None:
+    book = await stack.add_book()
+    order = await stack.place((book, 1))
+    watcher = OrderWatcher(NoChangeStreams(stack.db), poll_interval=0.05)
+    seen: list[Status] = []
+    async with asyncio.timeout(15):
+        async for state in watcher.follow(order.id):
+            seen.append(state.status)
+            if state.status is Status.PENDING:
+                await stack.deliver(ev.StockRejected(order_id=order.id))
+    assert seen == [Status.PENDING, Status.REJECTED]
