@@ -20,6 +20,7 @@ from dataclasses import dataclass
 class State(enum.StrEnum):
     HELD = "held"
     SOLD = "sold"
+    RETURNED = "returned"  # sold, then the order was cancelled before shipping: back on sale
     RELEASED = "released"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
@@ -63,8 +64,9 @@ Outcome = Reserved | Rejected
 
 class CancelResult(enum.Enum):
     RELEASED = "released"  # held copies went back on sale
+    RESTOCKED = "restocked"  # sold copies of an order cancelled before shipping went back
     TOMBSTONED = "tombstoned"  # nothing held yet; a later OrderPlaced will hold nothing
-    IGNORED = "ignored"  # already released, rejected, cancelled or sold
+    IGNORED = "ignored"  # already released, returned, rejected or cancelled
 
 
 def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:

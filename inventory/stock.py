@@ -75,13 +75,15 @@ class StockLedger:
 
     async def confirm(self, order_id: str, session: AsyncClientSession) -> bool:
         """Turn held copies into sold ones; ``False`` if nothing was held for the order."""
-        lines = await self._leave_held(order_id, State.SOLD, session)
+        lines = await self._leave(order_id, State.HELD, State.SOLD, session)
         for line in lines or ():
             await self._move(line, session, take="reserved", give="sold")
         return lines is not None
 
     async def cancel(self, order_id: str, session: AsyncClientSession) -> CancelResult:
-        """Put held copies back on sale, or leave a tombstone if the order was never placed."""
+        """Compensate a cancelled order: put its copies back on sale, whether still held or
+        already sold (a confirmed order may be cancelled until it ships); with nothing seen yet,
+        leave a tombstone so a late OrderPlaced holds nothing."""
         existing = await self._reservations.find_one({"_id": order_id}, session=session)
         if existing is None:
             await self._reservations.insert_one(
@@ -89,8 +91,11 @@ class StockLedger:
                 session=session)
             return CancelResult.TOMBSTONED
         if existing["state"] == State.SOLD:
-            log.warning("cancellation of a sold order ignored", extra={"order_id": order_id})
-        lines = await self._leave_held(order_id, State.RELEASED, session)
+            lines = await self._leave(order_id, State.SOLD, State.RETURNED, session)
+            for line in lines or ():
+                await self._move(line, session, take="sold", give="available")
+            return CancelResult.IGNORED if lines is None else CancelResult.RESTOCKED
+        lines = await self._leave(order_id, State.HELD, State.RELEASED, session)
         for line in lines or ():
             await self._move(line, session, take="reserved", give="available")
         return CancelResult.IGNORED if lines is None else CancelResult.RELEASED
@@ -118,16 +123,17 @@ class StockLedger:
                 await self._move(line, session, take="reserved", give="available")
         return failed
 
-    async def _leave_held(
-        self, order_id: str, target: State, session: AsyncClientSession
+    async def _leave(
+        self, order_id: str, source: State, target: State, session: AsyncClientSession
     ) -> tuple[Line, ...] | None:
-        """Move the reservation from ``held`` to ``target``; its lines, or ``None`` if not held."""
+        """Move the reservation from ``source`` to ``target``; its lines, or ``None`` if it
+        was not in ``source`` (the state in the filter makes duplicates harmless)."""
         doc = await self._reservations.find_one(
-            {"_id": order_id, "state": State.HELD}, session=session)
+            {"_id": order_id, "state": source}, session=session)
         if doc is None:
             return None
         result = await self._reservations.update_one(
-            {"_id": order_id, "state": State.HELD},
+            {"_id": order_id, "state": source},
             {"$set": {"state": target, "updated_at": utc_now()}}, session=session)
         if result.matched_count == 0:  # another handler moved it first
             return None

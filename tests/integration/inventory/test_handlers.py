@@ -130,9 +130,20 @@ async def test_confirm_sells_once(h: Harness) -> None:
     await h.confirmed(oid)
     assert await h.counts(book) == (1, 0, 2)
     assert await h.state(oid) == "sold"
-    await h.cancelled(oid)  # a sale stays a sale
-    assert await h.counts(book) == (1, 0, 2)
     assert len(await h.emitted(oid)) == 1
+    await h.assert_invariant()
+
+
+async def test_cancelling_a_sold_order_puts_its_copies_back_once(h: Harness) -> None:
+    book = await h.book(3)
+    oid = order()
+    await h.placed(oid, (book, 2))
+    await h.confirmed(oid)
+    await h.cancelled(oid)  # cancelled after payment, before shipping
+    await h.cancelled(oid)
+    await h.confirmed(oid)  # a stray confirmation sells nothing again
+    assert await h.counts(book) == (3, 0, 0)
+    assert await h.state(oid) == "returned"
     await h.assert_invariant()
 
 
