@@ -31,8 +31,10 @@ from runtime.mongo import make_client
 SERVICES = ("user", "inventory", "orders")
 ADMIN_EMAIL = "admin@e2e.example"
 ADMIN_PASSWORD = "admin-password-e2e"
-START_TIMEOUT = 30.0
-ORDER_TIMEOUT_SECONDS = 20
+START_TIMEOUT = 45.0
+# Long enough that a loaded machine never times out an order the saga is still working on.
+ORDER_TIMEOUT_SECONDS = 60
+CLEAN_UP_TIMEOUT = 30.0
 
 
 def free_port() -> int:
@@ -131,7 +133,8 @@ def stack(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactor
         for svc in stack.processes:
             stack.resume(svc)
             stack.stop(svc)
-        asyncio.run(_clean_up(mongo_url, amqp_url, databases.values(), prefix))
+        asyncio.run(asyncio.wait_for(
+            _clean_up(mongo_url, amqp_url, databases.values(), prefix), CLEAN_UP_TIMEOUT))
 
 
 async def _clean_up(mongo_url: str, amqp_url: str, databases: Iterable[str], prefix: str
@@ -140,7 +143,7 @@ async def _clean_up(mongo_url: str, amqp_url: str, databases: Iterable[str], pre
     for name in databases:
         await client.drop_database(name)
     await client.close()
-    connection = await aio_pika.connect(amqp_url)
+    connection = await aio_pika.connect(amqp_url, timeout=10)
     async with connection:
         channel = await connection.channel()
         for svc in SERVICES:

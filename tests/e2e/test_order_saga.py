@@ -11,7 +11,8 @@ from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from tests.e2e.conftest import Stack
 from tests.e2e.shop import S, open_shop
 
-pytestmark = pytest.mark.integration
+# Starting three interpreters counts against the first test: allow for a busy machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
 async def test_happy_path(stack: Stack) -> None:
