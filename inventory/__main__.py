@@ -1,13 +1,8 @@
-"""Runs the inventory service: ``python -m inventory``.
-
-``BOOKSTORE_SAGA_PREFIX`` (default ``bookstore``) names the exchange and queues, so separate
-stacks can share one broker.
-"""
+"""Runs the inventory service: ``python -m inventory``."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.service import InventoryService
@@ -26,9 +21,8 @@ async def main() -> None:
         store = BookStore(db)
         await store.ensure_indexes()
         table = subscriptions(InventoryHandlers(StockLedger(db)))
-        prefix = os.environ.get("BOOKSTORE_SAGA_PREFIX", "").strip() or "bookstore"
         async with SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, prefix=prefix):
+                                   subscriptions=table, prefix=settings.saga_prefix):
             server = GrpcServer(settings.listen_addr, [InventoryService(store, verifier).binding()])
             await serve(server, settings.shutdown_grace_seconds)
 

@@ -3,8 +3,6 @@
 ``BOOKSTORE_ORDER_TIMEOUT_SECONDS`` (60): how long an order may stay PENDING.
 ``BOOKSTORE_ORDER_SWEEP_SECONDS`` (5, never more than half the timeout): how often to look.
 ``BOOKSTORE_PAYMENT_LIMIT_CENTS`` (10000000): the simulated gateway declines larger charges.
-``BOOKSTORE_SAGA_PREFIX`` (``bookstore``): names the exchange and queues, so separate stacks
-can share one broker.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ class OrdersConfig:
     timeout_seconds: float = 60.0
     sweep_seconds: float = 5.0
     payment_limit_cents: int = DEFAULT_LIMIT_CENTS
-    saga_prefix: str = "bookstore"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersConfig:
@@ -38,8 +35,7 @@ class OrdersConfig:
         if limit != int(limit):
             raise SettingsError("BOOKSTORE_PAYMENT_LIMIT_CENTS must be a whole number of cents")
         return cls(timeout_seconds=timeout, sweep_seconds=min(sweep, timeout / 2),
-                   payment_limit_cents=int(limit),
-                   saga_prefix=get("SAGA_PREFIX") or "bookstore")
+                   payment_limit_cents=int(limit))
 
 
 def _positive(raw: str, name: str) -> float:

@@ -2,6 +2,8 @@
 
 One name per setting, shared by all services: ``BOOKSTORE_<NAME>``. A service may override
 its MongoDB URL and database with ``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``..._MONGO_DB``.
+``BOOKSTORE_SAGA_PREFIX`` names the event exchange and queues, so separate stacks (tests,
+benchmarks) can share one broker.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class SettingsError(ValueError):
 class Settings:
     service: ServiceName
     amqp_url: str
+    saga_prefix: str
     mongo_url: str
     mongo_db: str
     user_addr: str
@@ -71,6 +74,7 @@ class Settings:
         return cls(
             service=service,
             amqp_url=get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            saga_prefix=get("SAGA_PREFIX", "bookstore"),
             mongo_url=env.get(f"{prefix}MONGO_URL") or get("MONGO_URL", "mongodb://127.0.0.1:27017"),
             mongo_db=env.get(f"{prefix}MONGO_DB") or f"bookstore_{service}",
             user_addr=get("USER_ADDR", DEFAULT_ADDRESSES["user"]),

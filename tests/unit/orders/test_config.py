@@ -12,13 +12,11 @@ def test_defaults() -> None:
     config = OrdersConfig.from_env({})
     assert (config.timeout_seconds, config.sweep_seconds) == (60, 5)
     assert config.payment_limit_cents == 100_000_00
-    assert config.saga_prefix == "bookstore"
 
 
 def test_sweep_never_slower_than_half_the_timeout() -> None:
-    config = OrdersConfig.from_env({"BOOKSTORE_ORDER_TIMEOUT_SECONDS": "2",
-                                    "BOOKSTORE_SAGA_PREFIX": "e2e.x"})
-    assert (config.timeout_seconds, config.sweep_seconds, config.saga_prefix) == (2, 1, "e2e.x")
+    config = OrdersConfig.from_env({"BOOKSTORE_ORDER_TIMEOUT_SECONDS": "2"})
+    assert (config.timeout_seconds, config.sweep_seconds) == (2, 1)
 
 
 @pytest.mark.parametrize("env", [{"BOOKSTORE_ORDER_TIMEOUT_SECONDS": "0"},

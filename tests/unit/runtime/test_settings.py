@@ -16,6 +16,12 @@ def test_local_defaults() -> None:
     assert settings.data_dir == Path("var")
     assert settings.token_ttl_seconds == 3600
     assert settings.log_format == "json"
+    assert settings.saga_prefix == "bookstore"
+
+
+def test_saga_prefix_is_shared_by_every_service() -> None:
+    env = {"BOOKSTORE_SAGA_PREFIX": "e2e.x"}
+    assert {Settings.from_env(s, env).saga_prefix for s in ("inventory", "orders")} == {"e2e.x"}
 
 
 def test_service_specific_mongo_overrides_the_shared_one() -> None:
