@@ -53,6 +53,10 @@ HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=5 \
   CMD ["python", "-m", "runtime.healthcheck", "127.0.0.1:50053"]
 CMD ["python", "-m", "orders"]
 
+# One-shot: the development admin's catalogue seed, through the `bookstore` client.
+FROM app AS seed
+CMD ["bookstore", "seed"]
+
 # One-shot: creates the token signing key pair into the volumes the services mount.
 FROM app AS keygen
 CMD ["python", "-m", "runtime.keygen", "/keys/private/jwt-ed25519.pem", "/keys/public/jwt-ed25519.pub.pem"]

@@ -85,3 +85,11 @@ def test_no_secrets_or_test_tools_baked_into_images() -> None:
     assert ".[dev]" not in text
     assert "pytest" not in text
     assert "tests" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_seed_runs_once_after_the_services_it_needs_are_healthy(compose: dict[str, Any]) -> None:
+    seed = compose["services"]["seed"]
+    assert seed["restart"] == "no"
+    assert {name: dep["condition"] for name, dep in seed["depends_on"].items()} == {
+        "user": "service_healthy", "inventory": "service_healthy"}
+    assert '"bookstore", "seed"' in dockerfile_targets()["seed"]
