@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from orders.payments import DEFAULT_LIMIT_CENTS
-from runtime.settings import SettingsError
+from runtime.settings import SettingsError, positive_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,21 +28,12 @@ class OrdersConfig:
         def get(name: str) -> str:
             return env.get(f"BOOKSTORE_{name}", "").strip()
 
-        timeout = _positive(get("ORDER_TIMEOUT_SECONDS") or "60", "ORDER_TIMEOUT_SECONDS")
-        sweep = _positive(get("ORDER_SWEEP_SECONDS") or "5", "ORDER_SWEEP_SECONDS")
-        limit = _positive(get("PAYMENT_LIMIT_CENTS") or str(DEFAULT_LIMIT_CENTS),
+        timeout = positive_number(get("ORDER_TIMEOUT_SECONDS") or "60", "ORDER_TIMEOUT_SECONDS")
+        sweep = positive_number(get("ORDER_SWEEP_SECONDS") or "5", "ORDER_SWEEP_SECONDS")
+        limit = positive_number(get("PAYMENT_LIMIT_CENTS") or str(DEFAULT_LIMIT_CENTS),
                           "PAYMENT_LIMIT_CENTS")
         if limit != int(limit):
             raise SettingsError("BOOKSTORE_PAYMENT_LIMIT_CENTS must be a whole number of cents")
         return cls(timeout_seconds=timeout, sweep_seconds=min(sweep, timeout / 2),
                    payment_limit_cents=int(limit))
 
-
-def _positive(raw: str, name: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"BOOKSTORE_{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"BOOKSTORE_{name} must be positive, not {raw}")
-    return value

@@ -83,18 +83,31 @@ class Settings:
             data_dir=Path(get("DATA_DIR", "var")),
             jwt_private_key_file=optional_path("JWT_PRIVATE_KEY_FILE"),
             jwt_public_key_file=optional_path("JWT_PUBLIC_KEY_FILE"),
-            token_ttl_seconds=_positive_int(get("TOKEN_TTL_SECONDS", "3600"), "TOKEN_TTL_SECONDS"),
+            token_ttl_seconds=positive_int(get("TOKEN_TTL_SECONDS", "3600"), "TOKEN_TTL_SECONDS"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             log_format=log_format,  # type: ignore[arg-type]  # checked above
-            shutdown_grace_seconds=float(get("SHUTDOWN_GRACE_SECONDS", "5")),
+            shutdown_grace_seconds=positive_number(
+                get("SHUTDOWN_GRACE_SECONDS", "5"), "SHUTDOWN_GRACE_SECONDS"),
         )
 
 
-def _positive_int(raw: str, name: str) -> int:
+def positive_int(raw: str, name: str) -> int:
+    """``raw`` as a whole number above zero, or a :class:`SettingsError` naming the variable."""
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"BOOKSTORE_{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"BOOKSTORE_{name} must be positive, not {value}")
+    return value
+
+
+def positive_number(raw: str, name: str) -> float:
+    """``raw`` as a number above zero (seconds, say), or a :class:`SettingsError`."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"BOOKSTORE_{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"BOOKSTORE_{name} must be positive, not {raw}")
     return value

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.settings import Settings, SettingsError
+from runtime.settings import Settings, SettingsError, positive_int
 
 MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
 MAX_BCRYPT_ROUNDS = 31
@@ -35,7 +35,7 @@ class UserConfig:
         def get(name: str) -> str:
             return env.get(f"BOOKSTORE_{name}", "").strip()
 
-        rounds = _int(get("BCRYPT_ROUNDS") or "12", "BCRYPT_ROUNDS")
+        rounds = positive_int(get("BCRYPT_ROUNDS") or "12", "BCRYPT_ROUNDS")
         if not MIN_BCRYPT_ROUNDS <= rounds <= MAX_BCRYPT_ROUNDS:
             raise SettingsError(
                 f"BOOKSTORE_BCRYPT_ROUNDS must be {MIN_BCRYPT_ROUNDS}..{MAX_BCRYPT_ROUNDS}, "
@@ -43,10 +43,10 @@ class UserConfig:
         mail_dir = get("MAIL_DIR")
         return cls(
             bcrypt_rounds=rounds,
-            login_max_failures=_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES"),
-            login_lockout_seconds=_int(
+            login_max_failures=positive_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES"),
+            login_lockout_seconds=positive_int(
                 get("LOGIN_LOCKOUT_SECONDS") or "900", "LOGIN_LOCKOUT_SECONDS"),
-            reset_token_ttl_seconds=_int(
+            reset_token_ttl_seconds=positive_int(
                 get("RESET_TOKEN_TTL_SECONDS") or "1800", "RESET_TOKEN_TTL_SECONDS"),
             mail_dir=Path(mail_dir) if mail_dir else settings.data_dir / "mail",
             admin_email=get("ADMIN_EMAIL") or None,
@@ -55,12 +55,3 @@ class UserConfig:
             admin_password=env.get("BOOKSTORE_ADMIN_PASSWORD") or None,
         )
 
-
-def _int(raw: str, name: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"BOOKSTORE_{name} must be a whole number, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"BOOKSTORE_{name} must be positive, not {value}")
-    return value
