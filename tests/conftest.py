@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from runtime.mongo import Document, make_client
 from tests.infrastructure import amqp_server, mongo_server
+from tests.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,12 @@ async def mongo_db(mongo_url: str, database_name: str) -> AsyncIterator[AsyncDat
         await client.drop_database(database_name)
     finally:
         await client.close()
+
+
+@pytest.fixture(scope="session")
+def stack(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Stack]:
+    """The three services as real processes, shared by every suite that drives the whole
+    system (three interpreters are not cheap to start per test)."""
+    with running_stack(mongo_url, amqp_url, tmp_path_factory.mktemp("stack")) as running:
+        yield running

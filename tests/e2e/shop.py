@@ -18,7 +18,7 @@ from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
 from contracts.bookstore.user.v1 import user_pb2 as users
 from contracts.bookstore.user.v1 import user_pb2_grpc as users_grpc
 from inventory.isbn import isbn13_check_digit
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
+from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 
 Metadata = tuple[tuple[str, str], ...]
 S = pb.OrderStatus

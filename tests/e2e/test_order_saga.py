@@ -8,8 +8,8 @@ import grpc
 import pytest
 
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
-from tests.e2e.conftest import Stack
 from tests.e2e.shop import S, open_shop
+from tests.stack import Stack
 
 # Starting three interpreters counts against the first test: allow for a busy machine.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -1,8 +1,8 @@
 """The CLI driven through its real entry point against the three services as processes.
 
-The services come from the end-to-end suite's session ``stack`` fixture (free ports, fresh
-databases, a private data dir and broker prefix, cleaned up afterwards). Each test gets its
-own config dir, hence its own stored session.
+The services come from the session ``stack`` fixture shared with the end-to-end suite (free
+ports, fresh databases, a private data dir and broker prefix, cleaned up afterwards). Each
+test gets its own config dir, hence its own stored session.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from client.cli import app
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, free_port, stack
+from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, free_port
 
 __all__ = ["ADMIN_EMAIL", "ADMIN_PASSWORD", "Cli", "Stack", "client_env", "free_port",
-           "mail_dir", "stack"]
+           "mail_dir"]
 
 
 def client_env(stack: Stack) -> dict[str, str]:

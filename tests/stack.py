@@ -1,15 +1,16 @@
 """The whole stack as real processes: ``python -m user``, ``-m inventory`` and ``-m orders``.
 
-One stack serves the whole e2e session (three interpreters are not cheap): free loopback
-ports, a fresh database per service, a private data dir (the shared dev key pair), a broker
-prefix of its own (``BOOKSTORE_SAGA_PREFIX``) and an admin from ``BOOKSTORE_ADMIN_*``. Each
-service must answer its health check before tests start, and must exit cleanly on SIGTERM at
-the end. Logs go to ``<tmp>/<service>.log``, printed when a service fails to start.
+Used by the end-to-end, client and chaos suites. Each stack gets free loopback ports, a fresh
+database per service, a private data dir (the shared dev key pair), a broker prefix of its
+own (``BOOKSTORE_SAGA_PREFIX``) and an admin from ``BOOKSTORE_ADMIN_*``. Each service must
+answer its health check before tests start. Logs go to ``<workdir>/<service>.log``, printed
+when a service fails to start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -102,10 +103,12 @@ class Stack:
             return process.wait()
 
 
-@pytest.fixture(scope="session")
-def stack(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("stack")
+@contextlib.contextmanager
+def running_stack(mongo_url: str, amqp_url: str, workdir: Path, *,
+                  order_timeout_seconds: int = ORDER_TIMEOUT_SECONDS,
+                  **extra_env: str) -> Iterator[Stack]:
+    """Start every service, yield the stack, then stop it (asserting clean exits) and remove
+    its databases, queues and exchanges."""
     run = uuid.uuid4().hex[:8]
     prefix = f"e2e.{run}"
     databases = {svc: f"e2e_{run}_{svc}" for svc in SERVICES}
@@ -116,12 +119,13 @@ def stack(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactor
         "BOOKSTORE_DATA_DIR": str(workdir / "data"), "BOOKSTORE_SAGA_PREFIX": prefix,
         "BOOKSTORE_ADMIN_EMAIL": ADMIN_EMAIL, "BOOKSTORE_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOG_FORMAT": "text",
-        "BOOKSTORE_ORDER_TIMEOUT_SECONDS": str(ORDER_TIMEOUT_SECONDS),
+        "BOOKSTORE_ORDER_TIMEOUT_SECONDS": str(order_timeout_seconds),
         "BOOKSTORE_SHUTDOWN_GRACE_SECONDS": "2",
     }
     for svc in SERVICES:
         env[f"BOOKSTORE_{svc.upper()}_ADDR"] = addresses[svc]
         env[f"BOOKSTORE_{svc.upper()}_MONGO_DB"] = databases[svc]
+    env |= extra_env
     stack = Stack(env, workdir, addresses)
     try:
         for svc in SERVICES:
@@ -134,10 +138,10 @@ def stack(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactor
             stack.resume(svc)
             stack.stop(svc)
         asyncio.run(asyncio.wait_for(
-            _clean_up(mongo_url, amqp_url, databases.values(), prefix), CLEAN_UP_TIMEOUT))
+            clean_up(mongo_url, amqp_url, databases.values(), prefix), CLEAN_UP_TIMEOUT))
 
 
-async def _clean_up(mongo_url: str, amqp_url: str, databases: Iterable[str], prefix: str
+async def clean_up(mongo_url: str, amqp_url: str, databases: Iterable[str], prefix: str
                    ) -> None:
     client = make_client(mongo_url)
     for name in databases:
