@@ -8,7 +8,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import grpc
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orders.catalog import Catalog, InventoryCatalog
@@ -21,6 +20,7 @@ from orders.store import OrderStore
 from orders.timeouts import Sweeper
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
+from runtime.channels import balanced_channel
 from runtime.keys import load_public_key
 from runtime.mongo import Document, open_database
 from runtime.server import GrpcServer, serve
@@ -52,7 +52,7 @@ async def run(settings: Settings, config: OrdersConfig) -> None:
     """Serve until SIGTERM or SIGINT, sweeping timed-out orders in the background."""
     verifier = TokenVerifier(load_public_key(settings))
     async with (open_database(settings.mongo_url, settings.mongo_db) as db,
-                grpc.aio.insecure_channel(settings.inventory_addr) as channel):
+                balanced_channel(settings.inventory_addr) as channel):
         store = OrderStore(db)
         await store.ensure_indexes()
         gateway = gateway_for(db, config)

@@ -3,7 +3,9 @@
 One name per setting, shared by all services: ``BOOKSTORE_<NAME>``. A service may override
 its MongoDB URL and database with ``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``..._MONGO_DB``.
 ``BOOKSTORE_SAGA_PREFIX`` names the event exchange and queues, so separate stacks (tests,
-benchmarks) can share one broker.
+benchmarks) can share one broker. A service binds ``BOOKSTORE_LISTEN_ADDR`` when set
+(``0.0.0.0:50052`` in a pod), else its own ``BOOKSTORE_<SVC>_ADDR``: that one says how the
+others reach it, and may list several instances or be a ``dns:///`` name (:mod:`runtime.channels`).
 """
 
 from __future__ import annotations
@@ -44,11 +46,13 @@ class Settings:
     log_level: str
     log_format: Literal["json", "text"]
     shutdown_grace_seconds: float
+    bind_addr: str = ""
 
     @property
     def listen_addr(self) -> str:
-        """The address this service's gRPC server binds: its own ``BOOKSTORE_<SVC>_ADDR``."""
-        return self.address_of(self.service)
+        """The address this service's gRPC server binds: ``BOOKSTORE_LISTEN_ADDR``, else its
+        own ``BOOKSTORE_<SVC>_ADDR``."""
+        return self.bind_addr or self.address_of(self.service)
 
     def address_of(self, service: ServiceName) -> str:
         return {"user": self.user_addr, "inventory": self.inventory_addr,
@@ -88,6 +92,7 @@ class Settings:
             log_format=log_format,  # type: ignore[arg-type]  # checked above
             shutdown_grace_seconds=positive_number(
                 get("SHUTDOWN_GRACE_SECONDS", "5"), "SHUTDOWN_GRACE_SECONDS"),
+            bind_addr=get("LISTEN_ADDR", ""),
         )
 
 
