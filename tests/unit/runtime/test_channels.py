@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 import pytest
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.channels import balanced_channel, grpc_target
 from runtime.settings import Settings
@@ -29,9 +29,8 @@ def test_listen_address_overrides_the_address_others_use() -> None:
     assert Settings.from_env("orders", env).inventory_addr == "dns:///inventory-headless:50052"
 
 
-class CountingHealth(health.aio.HealthServicer):
+class CountingHealth(health_pb2_grpc.HealthServicer):  # type: ignore[misc]  # untyped stubs
     def __init__(self) -> None:
-        super().__init__()
         self.calls = 0
 
     async def Check(self, request: health_pb2.HealthCheckRequest,
