@@ -92,7 +92,7 @@ class Stack:
 
     def launch(self, service: str, instance: int = 0, **overrides: str) -> None:
         """Start the process without waiting for it to serve (start several at once)."""
-        log = self._log_path(service, instance).open("ab")
+        log = self.log_path(service, instance).open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", service], env=self.instance_env(service, instance) | overrides,
             stdout=log, stderr=log, cwd=Path(__file__).resolve().parents[2])
@@ -116,7 +116,7 @@ class Stack:
                 except grpc.RpcError:
                     pass
                 time.sleep(0.1)
-        log = self._log_path(service, instance).read_text(errors="replace")[-4000:]
+        log = self.log_path(service, instance).read_text(errors="replace")[-4000:]
         pytest.fail(f"{service}[{instance}] did not become healthy:\n{log}", pytrace=False)
 
     def kill(self, service: str, instance: int = 0) -> None:
@@ -147,7 +147,7 @@ class Stack:
         return [(svc, i) for svc in SERVICES for i in self.instances(svc)
                 if (svc in self.processes if i == 0 else (svc, i) in self._others)]
 
-    def _log_path(self, service: str, instance: int) -> Path:
+    def log_path(self, service: str, instance: int = 0) -> Path:
         return self.workdir / (f"{service}.log" if instance == 0 else f"{service}-{instance}.log")
 
 
