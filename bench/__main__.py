@@ -1,0 +1,151 @@
+"""``python -m bench``: the whole stack under a customer load, next to its raw ceilings.
+
+Starts its own user, inventory and orders services (``tests.stack.running_stack``) against
+``BOOKSTORE_BENCH_MONGO_URL`` / ``BOOKSTORE_BENCH_AMQP_URL`` (else ``BOOKSTORE_TEST_*``), on
+loopback only, seeds books and customers, then runs, in order: the raw ceilings (idle and at
+``--concurrency``), an idle saga (one order at a time), GetBookDetails and ListBooks alone,
+the closed loop and the open loop. Every phase is bounded in time and count; the run stops by
+itself and removes its databases and queues. Results: ``bench/results/<timestamp>.json`` and
+``.png``, and a table on stdout. See ``bench.model`` for how the ratios are computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench import ceilings, load, model, report
+from bench.cpu import CpuMeter
+from bench.stats import Recorder
+from client import ClientConfig
+from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, running_stack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MEAN_LINES = 2.0  # orders have 1 to 3 lines, uniformly
+
+
+def env_url(kind: str, default: str) -> str:
+    url = (os.environ.get(f"BOOKSTORE_BENCH_{kind}_URL")
+           or os.environ.get(f"BOOKSTORE_TEST_{kind}_URL") or default)
+    host = urlsplit(url).hostname or ""
+    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+        raise SystemExit(f"refusing to load {host}: the benchmark runs on loopback only")
+    return url
+
+
+def phase(label: str, rec: Recorder, seconds: float) -> dict[str, Any]:
+    return {"label": label, "seconds": round(seconds, 2),
+            "confirmed_per_s": round(len(rec.confirm.latencies) / seconds, 2),
+            "place": rec.place.summary(seconds), "confirm": rec.confirm.summary(seconds),
+            "get_book": rec.get_book.summary(seconds),
+            "list_books": rec.list_books.summary(seconds),
+            "arrival_lag": rec.lag.summary(seconds),
+            "outcomes": dict(rec.outcomes), "errors": dict(rec.errors)}
+
+
+async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
+              amqp_url: str) -> tuple[dict[str, Any], list[tuple[str, Recorder, float, float]]]:
+    c = args.concurrency
+    idle_ceilings = await ceilings.measure(mongo_url, amqp_url, 1, args.ceiling_seconds)
+    loaded_ceilings = await ceilings.measure(mongo_url, amqp_url, c, args.ceiling_seconds)
+    config = ClientConfig(user_addr=stack.addresses["user"],
+                          inventory_addr=stack.addresses["inventory"],
+                          orders_addr=stack.addresses["orders"],
+                          timeout=30.0, watch_timeout=args.watch_timeout)
+    shop = await load.open_shop(config, (ADMIN_EMAIL, ADMIN_PASSWORD), books=args.books,
+                                customers=args.customers, stock=10**7)
+    cpu = CpuMeter({svc: p.pid for svc, p in stack.processes.items()}, mongo_url)
+    phases: list[tuple[str, Recorder, float, float]] = []
+    results: dict[str, Any] = {}
+    try:
+        idle = Recorder()
+        start = time.perf_counter()
+        seconds = await load.closed_loop(shop, idle, concurrency=1, seconds=args.seconds,
+                                         max_orders=args.idle_orders,
+                                         watch_timeout=args.watch_timeout, browsing=False)
+        results["idle"] = phase("1 customer, orders only", idle, seconds)
+        phases.append(("idle", idle, start, start + seconds))
+
+        reads = Recorder()
+        get_s = await load.reads_only(reads, shop, concurrency=c, seconds=args.read_seconds,
+                                      call=lambda who, rng: who.get_book(rng.choice(shop.books)),
+                                      into="get_book")
+        list_s = await load.reads_only(reads, shop, concurrency=c, seconds=args.read_seconds,
+                                       call=lambda who, rng: who.list_books(page_size=20),
+                                       into="list_books")
+        results["reads"] = {"concurrency": c, "get_book": reads.get_book.summary(get_s),
+                            "list_books": reads.list_books.summary(list_s)}
+
+        closed = Recorder()
+        cpu.mark()
+        start = time.perf_counter()
+        seconds = await load.closed_loop(shop, closed, concurrency=c, seconds=args.seconds,
+                                         max_orders=args.max_orders,
+                                         watch_timeout=args.watch_timeout)
+        spent = cpu.delta()
+        results["closed_loop"] = phase(f"{c} customers back to back", closed, seconds)
+        phases.append(("closed loop", closed, start, start + seconds))
+        confirmed = max(1, len(closed.confirm.latencies))
+        results["cpu_seconds_closed_loop"] = spent
+        results["cpu_per_confirmed_order"] = {k: round(v / confirmed, 4)
+                                              for k, v in spent.items()}
+
+        opened = Recorder()
+        start = time.perf_counter()
+        seconds = await load.open_loop(shop, opened, rate=args.rate, seconds=args.seconds,
+                                       max_in_flight=4 * c, watch_timeout=args.watch_timeout)
+        results["open_loop"] = phase(f"{args.rate:g} visits/s offered", opened, seconds)
+        phases.append(("open loop", opened, start, start + seconds))
+    finally:
+        await shop.close()
+    results["ceilings"] = {"idle": idle_ceilings, "loaded": loaded_ceilings}
+    results["model"] = {
+        "minimum_confirm_ms": round(model.minimum_latency_ms(idle_ceilings), 2),
+        "critical_path_round_trips": vars(model.critical_path(1)),
+        "round_trips_per_order": vars(model.per_order(MEAN_LINES)),
+        "limits": model.throughput_limits(loaded_ceilings, MEAN_LINES)}
+    results["ratios"] = model.ratios(results, idle_ceilings, loaded_ceilings, MEAN_LINES)
+    return results, phases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench",
+                                     description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--concurrency", type=int, default=16, help="closed-loop customers")
+    parser.add_argument("--customers", type=int, default=16, help="accounts to create")
+    parser.add_argument("--rate", type=float, default=10.0, help="open-loop visits per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each load phase")
+    parser.add_argument("--read-seconds", type=float, default=5.0)
+    parser.add_argument("--ceiling-seconds", type=float, default=3.0)
+    parser.add_argument("--max-orders", type=int, default=5000, help="closed-loop order cap")
+    parser.add_argument("--idle-orders", type=int, default=30)
+    parser.add_argument("--books", type=int, default=20)
+    parser.add_argument("--watch-timeout", type=float, default=60.0)
+    args = parser.parse_args()
+    if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
+            and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200):
+        raise SystemExit("--concurrency 1..128, --customers 1..256, --rate up to 500, "
+                         "--seconds up to 300, --books 1..200")
+    mongo_url = env_url("MONGO", "mongodb://127.0.0.1:27017/?retryWrites=false")
+    amqp_url = env_url("AMQP", "amqp://guest:guest@127.0.0.1:5672/")
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
+            mongo_url, amqp_url, Path(tmp), order_timeout_seconds=300) as stack:
+        results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
+    results["settings"] = vars(args) | {"load_average": os.getloadavg(), "timestamp": stamp}
+    report.write_json(RESULTS / f"{stamp}.json", results)
+    report.plot(RESULTS / f"{stamp}.png", phases)
+    print(report.table(results))
+    print(f"\nwritten: {RESULTS / stamp}.json and .png")
+
+
+if __name__ == "__main__":
+    main()
