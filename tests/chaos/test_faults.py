@@ -1,0 +1,98 @@
+"""The order saga under faults: processes killed, the broker restarted, the database cut off,
+events delivered twice, poison published. Each scenario runs against a steady stream of orders
+and ends with the same consistency checks once the system has drained."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from tests.chaos.broker import duplicating, inject_poison, restart_rabbitmq
+from tests.chaos.consistency import assert_system_consistent
+from tests.chaos.load import LoadReport, order_stream
+from tests.chaos.proxy import MongoProxy
+from tests.stack import SERVICES, Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.chaos, pytest.mark.timeout(240)]
+
+WARM_UP = 10  # orders accepted before the fault
+RECOVERED = 10  # more accepted after it: orders flow again
+DB_OUTAGE_SECONDS = 4.0
+
+
+async def under_load(stack: Stack, books: list[str],
+                     fault: Callable[[], Awaitable[None]]) -> LoadReport:
+    """Start the stream, let it settle in, cause the fault, see orders flow again, stop."""
+    async with order_stream(stack, books) as stream:
+        await stream.wait_for_orders(WARM_UP)
+        await fault()
+        await stream.wait_for_orders(len(stream.report.accepted) + RECOVERED)
+    report = stream.report
+    print(f"accepted={len(report.accepted)} refused={report.refused} "
+          f"abandoned={report.abandoned} transient={dict(report.transient)}")
+    return report
+
+
+async def test_each_service_killed_and_restarted(
+    chaos_stack: Stack, books: list[str], mongo_url: str, amqp_url: str
+) -> None:
+    async def kill_each_in_turn() -> None:
+        for service in SERVICES:
+            await asyncio.to_thread(chaos_stack.kill, service)
+            await asyncio.to_thread(chaos_stack.start, service)
+
+    report = await under_load(chaos_stack, books, kill_each_in_turn)
+    await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report)
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl")
+async def test_broker_restarted(
+    chaos_stack: Stack, books: list[str], mongo_url: str, amqp_url: str
+) -> None:
+    report = await under_load(chaos_stack, books, restart_rabbitmq)
+    await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report)
+
+
+async def test_database_unreachable(
+    chaos_stack: Stack, books: list[str], mongo_proxy: MongoProxy, mongo_url: str,
+    amqp_url: str,
+) -> None:
+    async def outage() -> None:
+        with mongo_proxy.outage():
+            await asyncio.sleep(DB_OUTAGE_SECONDS)  # hold the outage
+
+    report = await under_load(chaos_stack, books, outage)
+    assert mongo_proxy.refused > 0, "nothing tried the database during the outage"
+    await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report)
+
+
+async def test_every_event_delivered_again(
+    chaos_stack: Stack, books: list[str], mongo_url: str, amqp_url: str
+) -> None:
+    prefix = chaos_stack.env["BOOKSTORE_SAGA_PREFIX"]
+    async with duplicating(amqp_url, prefix) as duplicator:
+        async def nothing_more() -> None:
+            pass
+
+        report = await under_load(chaos_stack, books, nothing_more)
+        snapshot = await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report)
+    published = {r["_id"] for records in snapshot.outbox.values() for r in records}
+    assert published <= duplicator.seen, "an event went by without being copied"
+    assert set(duplicator.duplicated) == {"OrderPlaced", "StockReserved", "StockRejected",
+                                          "OrderConfirmed", "OrderCancelled"}
+
+
+async def test_poison_messages_are_dead_lettered(
+    chaos_stack: Stack, books: list[str], mongo_url: str, amqp_url: str
+) -> None:
+    prefix = chaos_stack.env["BOOKSTORE_SAGA_PREFIX"]
+    poison: dict[str, str] = {}
+
+    async def publish_poison() -> None:
+        poison.update(await inject_poison(amqp_url, prefix))
+
+    report = await under_load(chaos_stack, books, publish_poison)
+    await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report, poison=poison)
