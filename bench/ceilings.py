@@ -91,7 +91,7 @@ async def amqp_hop(url: str, concurrency: int, seconds: float) -> dict[str, floa
             if future is not None and not future.done():
                 future.set_result(None)
 
-        await queue.consume(on_message)
+        tag = await queue.consume(on_message)
 
         async def hop(_: int) -> None:
             message_id = uuid.uuid4().hex
@@ -103,6 +103,7 @@ async def amqp_hop(url: str, concurrency: int, seconds: float) -> dict[str, floa
 
         series = Series("amqp_hop")
         elapsed = await closed_loop(series, concurrency, seconds, hop)
+        await queue.cancel(tag)
         await cch.queue_delete(name)
         return series.summary(elapsed)
     finally:

@@ -74,9 +74,10 @@ def plot(path: Path, phases: list[tuple[str, Recorder, float, float]]) -> None:
         times, rates, p50s, p99s = _buckets(rec.confirm, start, end)
         shifted = [t + offset for t in times]
         colour = f"C{i}"
-        top.plot(shifted, rates, color=colour, label=f"{label}: confirmed/s")
-        bottom.plot(shifted, p50s, color=colour, label=f"{label}: p50")
-        bottom.plot(shifted, p99s, color=colour, linestyle="--", label=f"{label}: p99")
+        top.plot(shifted, rates, color=colour, marker=".", label=f"{label}: confirmed/s")
+        bottom.plot(shifted, p50s, color=colour, marker=".", label=f"{label}: p50")
+        bottom.plot(shifted, p99s, color=colour, marker=".", linestyle="--",
+                    label=f"{label}: p99")
         top.axvspan(offset, offset + (end - start), color=colour, alpha=0.06)
         offset += end - start
     top.set_ylabel("confirmed orders / s")
