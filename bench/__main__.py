@@ -141,7 +141,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
             mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300) as stack:
         results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
-    results["settings"] = vars(args) | {"logs": str(args.logs or ""),"load_average": os.getloadavg(), "timestamp": stamp}
+    results["settings"] = vars(args) | {"logs": str(args.logs or ""),
+                                        "load_average": os.getloadavg(), "timestamp": stamp}
     report.write_json(RESULTS / f"{stamp}.json", results)
     report.plot(RESULTS / f"{stamp}.png", phases)
     print(report.table(results))
