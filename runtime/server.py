@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from pymongo.errors import ConnectionFailure
 
 from runtime.errors import BookstoreError
 
@@ -74,6 +75,10 @@ async def _abort_for(
         await context.abort(exc.code, exc.message)
     if isinstance(exc, NotImplementedError):  # what generated servicer bases raise
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
+    if isinstance(exc, ConnectionFailure):
+        # The database is away, not a bug: the caller may retry what is safe to repeat.
+        log.warning("rpc failed: database unreachable", extra={"rpc": method, "error": repr(exc)})
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unreachable; retry")
     log.exception("rpc crashed", extra={"rpc": method}, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
