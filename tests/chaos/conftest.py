@@ -13,7 +13,7 @@ from tests.e2e.shop import open_shop
 from tests.stack import Stack, running_stack
 
 BOOKS = 5
-STOCK = 40  # per book: enough for most orders
+STOCK = 200  # per book: enough for every order the stream can place
 SCARCE = 4  # one book runs out early, so some orders are rejected
 
 
