@@ -21,6 +21,10 @@ from tests.chaos.load import LoadReport
 from tests.e2e.shop import open_shop
 from tests.stack import Stack
 
+# Long enough for the slowest recovery: a SIGKILLed service's open transactions keep their
+# documents (a redelivered event's processed_events id, a book's stock) until the server
+# aborts them, 60 s by default; a relay round cut off by the database keeps its claims for
+# the 30 s lease.
 DRAIN_TIMEOUT = 90.0
 TERMINAL = frozenset({"CONFIRMED", "REJECTED", "CANCELLED"})
 # Which service consumes each event: it must have recorded every one of them as processed.

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
-from tests.chaos.broker import duplicating, inject_poison, restart_rabbitmq
+from tests.chaos.broker import POISON, duplicating, inject_poison, restart_rabbitmq
 from tests.chaos.consistency import assert_system_consistent
 from tests.chaos.load import LoadReport, order_stream
 from tests.chaos.proxy import MongoProxy
@@ -98,6 +98,9 @@ async def test_every_event_delivered_again(
     assert published <= duplicator.seen, "an event went by without being copied"
     assert set(duplicator.duplicated) == {"OrderPlaced", "StockReserved", "StockRejected",
                                           "OrderConfirmed", "OrderCancelled"}
+    for service in ("inventory", "orders"):  # the copies reached the consumers, and were skipped
+        log = (chaos_stack.workdir / f"{service}.log").read_text(errors="replace")
+        assert "duplicate event skipped" in log, f"{service} never saw a copy"
 
 
 async def test_poison_messages_are_dead_lettered(
@@ -110,4 +113,5 @@ async def test_poison_messages_are_dead_lettered(
         poison.update(await inject_poison(amqp_url, prefix))
 
     report = await under_load(chaos_stack, books, publish_poison)
+    assert len(poison) == len(POISON)
     await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report, poison=poison)
