@@ -35,6 +35,7 @@ async def under_load(stack: Stack, books: list[str],
     report = stream.report
     print(f"accepted={len(report.accepted)} refused={report.refused} "
           f"abandoned={report.abandoned} transient={dict(report.transient)}")
+    assert report.abandoned == 0, "a placement never got an answer, however often retried"
     return report
 
 
