@@ -17,14 +17,15 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from client import BookstoreClient, BookstoreClientError, Outcome, seed
 from runtime.healthcheck import is_serving
-from runtime.settings import DEFAULT_ADDRESSES
+from runtime.settings import DEFAULT_ADDRESSES, ServiceName
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("user", "inventory", "orders")
+SERVICES: tuple[ServiceName, ...] = ("user", "inventory", "orders")
 MONGO_PORT = 27017
 COLOURS = {"mongo": 90, "user": 36, "inventory": 33, "orders": 35}
 DEV_ADMIN = {"BOOKSTORE_ADMIN_EMAIL": "admin@bookstore.local",
@@ -130,7 +131,7 @@ async def seed_catalogue(env: dict[str, str]) -> None:
         say(f"  row {result.row} ({result.label}): {result.message}")
 
 
-def next_steps(services: list[str], admin_email: str, user_addr: str) -> list[str]:
+def next_steps(services: Sequence[str], admin_email: str, user_addr: str) -> list[str]:
     """Commands worth trying against the services that are running."""
     steps = [f"grpcurl -plaintext {user_addr} list"]
     if "inventory" in services:
@@ -147,7 +148,7 @@ def next_steps(services: list[str], admin_email: str, user_addr: str) -> list[st
     return steps
 
 
-def available_services() -> list[str]:
+def available_services() -> list[ServiceName]:
     return [s for s in SERVICES if (REPO_ROOT / s / "__main__.py").exists()]
 
 
@@ -160,18 +161,17 @@ async def main() -> int:
     env = {**DEV_ADMIN, **os.environ, "BOOKSTORE_LOG_FORMAT": "text",
            "PYTHONUNBUFFERED": "1"}
     try:
-        rabbit = await asyncio.create_subprocess_exec(
-            sys.executable, "scripts/infra.py", "rabbitmq", cwd=REPO_ROOT)
-        if await rabbit.wait() != 0:
-            return 1
+        if "BOOKSTORE_AMQP_URL" not in os.environ:  # the local broker: start it if stopped
+            rabbit = await asyncio.create_subprocess_exec(
+                sys.executable, "scripts/infra.py", "rabbitmq", cwd=REPO_ROOT)
+            if await rabbit.wait() != 0:
+                return 1
         env["BOOKSTORE_MONGO_URL"] = await stack.start_mongo(env)
         services = available_services()
         for name in services:
             await stack.spawn(name, sys.executable, "-m", name, env=env)
         for name in services:
-            address = env.get(f"BOOKSTORE_{name.upper()}_ADDR") or {
-                "user": "127.0.0.1:50051", "inventory": "127.0.0.1:50052",
-                "orders": "127.0.0.1:50053"}[name]
+            address = env.get(f"BOOKSTORE_{name.upper()}_ADDR") or DEFAULT_ADDRESSES[name]
             await wait_healthy(name, address, stack.children[name])
             say(f"{name} is healthy on {address}")
         say("the stack is up: " + ", ".join(services))

@@ -35,6 +35,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.mongo import make_client
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("user", "inventory", "orders")
 ADMIN_EMAIL = "admin@e2e.example"
 ADMIN_PASSWORD = "admin-password-e2e"
@@ -95,7 +96,7 @@ class Stack:
         log = self.log_path(service, instance).open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", service], env=self.instance_env(service, instance) | overrides,
-            stdout=log, stderr=log, cwd=Path(__file__).resolve().parents[2])
+            stdout=log, stderr=log, cwd=REPO_ROOT)
         log.close()
         if instance == 0:
             self.processes[service] = process
