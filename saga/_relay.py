@@ -26,6 +26,9 @@ from saga.outbox import Outbox, utcnow
 
 log = logging.getLogger(__name__)
 
+# A round publishes a batch in well under a second; a claim outliving its relay (crash,
+# database cut off before the batch was marked) is taken again after this long.
+DEFAULT_LEASE = timedelta(seconds=10)
 RELAY_BACKOFF = Backoff(initial=0.2, maximum=5.0)
 
 
@@ -43,7 +46,7 @@ class Relay:
         app_id: str,
         batch_size: int = 100,
         poll_interval: float = 0.5,
-        lease: timedelta = timedelta(seconds=30),
+        lease: timedelta = DEFAULT_LEASE,
         backoff: Backoff = RELAY_BACKOFF,
     ) -> None:
         self._outbox = outbox

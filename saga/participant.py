@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from saga._dispatch import Dispatcher, Subscriptions
 from saga._envelope import Topology
 from saga._rabbitmq import RabbitTransport
-from saga._relay import Relay
+from saga._relay import DEFAULT_LEASE, Relay
 from saga._retry import Backoff
 from saga.outbox import Document, Outbox
 
@@ -47,7 +47,7 @@ class SagaParticipant:
         max_attempts: int = 5,
         retry_backoff: Backoff = HANDLER_BACKOFF,
         relay_poll_interval: float = 0.5,
-        relay_lease: timedelta = timedelta(seconds=30),
+        relay_lease: timedelta = DEFAULT_LEASE,
         shutdown_grace: float = 10.0,
     ) -> None:
         self.service = service
