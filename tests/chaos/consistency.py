@@ -24,7 +24,7 @@ from tests.stack import Stack
 # Long enough for the slowest recovery: a SIGKILLed service's open transactions keep their
 # documents (a redelivered event's processed_events id, a book's stock) until the server
 # aborts them, 60 s by default; a relay round cut off by the database keeps its claims for
-# the 30 s lease.
+# the relay's lease (10 s).
 DRAIN_TIMEOUT = 90.0
 TERMINAL = frozenset({"CONFIRMED", "REJECTED", "CANCELLED"})
 # Which service consumes each event: it must have recorded every one of them as processed.
