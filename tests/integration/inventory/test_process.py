@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -28,10 +27,10 @@ from runtime.mongo import make_client
 from runtime.settings import Settings
 from tests.integration.inventory.broker import fresh_prefix, order_placed, watching
 from tests.integration.inventory.conftest import fresh_isbn
+from tests.stack import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE = "bookstore.inventory.v1.InventoryService"
 START_TIMEOUT = 30.0
 
@@ -46,12 +45,6 @@ class Process:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -21,19 +20,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.mongo import Document, make_client
 from tests.integration.user.conftest import PASSWORD
+from tests.stack import REPO_ROOT, free_port
 from user.service import SERVICE_NAME
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 ADMIN_PASSWORD = "bootstrap-admin-secret"
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def output_of(log: Path) -> str:
