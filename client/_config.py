@@ -11,23 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from client._errors import InvalidArgumentError
-from runtime.settings import DEFAULT_ADDRESSES
+from runtime.settings import DEFAULT_ADDRESSES, SettingsError, positive_number
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_WATCH_TIMEOUT = 300.0
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``env[name]``; the client's own error if it is not."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidArgumentError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise InvalidArgumentError(f"{name} must be positive, not {raw!r}")
-    return value
+        return positive_number(raw, name.removeprefix("BOOKSTORE_"))
+    except SettingsError as exc:
+        raise InvalidArgumentError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
