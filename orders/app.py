@@ -35,6 +35,7 @@ class OrdersApp:
     store: OrderStore
     commands: OrderCommands
     sweeper: Sweeper
+    watcher: OrderWatcher
     service: OrderService
 
 
@@ -44,8 +45,9 @@ def assemble(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: Payme
     commands = OrderCommands(store, outbox, catalog, gateway)
     sweeper = Sweeper(store, commands, timeout=timedelta(seconds=config.timeout_seconds),
                       interval=config.sweep_seconds)
-    service = OrderService(commands, store, OrderWatcher(store), verifier)
-    return OrdersApp(store, commands, sweeper, service)
+    watcher = OrderWatcher(store)
+    service = OrderService(commands, store, watcher, verifier)
+    return OrdersApp(store, commands, sweeper, watcher, service)
 
 
 async def run(settings: Settings, config: OrdersConfig) -> None:
@@ -69,6 +71,7 @@ async def run(settings: Settings, config: OrdersConfig) -> None:
                 sweeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeping
+                await app.watcher.close()
 
 
 def gateway_for(db: AsyncDatabase[Document], config: OrdersConfig) -> SimulatedGateway:

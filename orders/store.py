@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orders.lifecycle import Status
-from orders.model import Order, OrderLine, StatusChange, utc_now
+from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
 from orders.paging import Position
 
 Document = dict[str, Any]
@@ -31,9 +31,6 @@ class OrderStore:
 
     async def ensure_indexes(self) -> None:
         await self.orders.create_index(
-            [("user_id", ASCENDING), ("idempotency_key", ASCENDING)], name="idempotency",
-            unique=True, partialFilterExpression={"idempotency_key": {"$type": "string"}})
-        await self.orders.create_index(
             [("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
             name="history")
         await self.orders.create_index(
@@ -41,7 +38,8 @@ class OrderStore:
         await self.orders.create_index("refund_due", name="refund_due", sparse=True)
 
     async def insert(self, order: Order, session: Session = None) -> None:
-        """Store a new order; raises ``DuplicateKeyError`` if its idempotency key is taken."""
+        """Store a new order; raises ``DuplicateKeyError`` if its idempotency key is taken
+        (the key decides the order's ``_id``, see :func:`orders.model.keyed_order_id`)."""
         await self.orders.insert_one(to_document(order), session=session)
 
     async def get(self, order_id: str, session: Session = None) -> Order | None:
@@ -49,7 +47,8 @@ class OrderStore:
         return None if found is None else from_document(found)
 
     async def by_idempotency_key(self, user_id: str, key: str) -> Order | None:
-        found = await self.orders.find_one({"user_id": user_id, "idempotency_key": key})
+        found = await self.orders.find_one(
+            {"_id": keyed_order_id(user_id, key), "user_id": user_id, "idempotency_key": key})
         return None if found is None else from_document(found)
 
     async def transition(
@@ -76,10 +75,11 @@ class OrderStore:
             session=session)
         return result.modified_count == 1
 
-    async def changes(self, order_id: str, *, max_await_ms: int) -> AsyncChangeStream[Document]:
-        """A change stream of one order's updates, each with the full document after it."""
+    async def updated_ids(self, *, max_await_ms: int) -> AsyncChangeStream[Document]:
+        """A change stream of every order update, each event carrying only the order's id."""
         return await self.orders.watch(
-            [{"$match": {"documentKey._id": order_id}}], full_document="updateLookup",
+            [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
+             {"$project": {"documentKey": 1}}],
             max_await_time_ms=max_await_ms)
 
     async def page(self, user_id: str, after: Position | None, size: int) -> list[Order]:
@@ -123,7 +123,7 @@ def to_document(order: Order) -> Document:
                     for h in order.history],
         "created_at": order.created_at, "updated_at": order.updated_at,
     }
-    if order.idempotency_key is not None:  # absent, not null: the unique index skips it
+    if order.idempotency_key is not None:
         doc["idempotency_key"] = order.idempotency_key
     return doc
 

@@ -1,15 +1,23 @@
-"""Following one order as it changes: what ``WatchOrder`` streams.
+"""Following orders as they change: what ``WatchOrder`` streams.
 
-The stream opens a MongoDB change stream on the order *before* reading it, so no change can
-fall between the first read and the first event. Every state is sent once (an order's version
-is the length of its history) and the stream ends after a final state: REJECTED, CANCELLED or
-COMPLETED. CONFIRMED is where the saga ends, but the order can still ship or be cancelled, so
-a watcher that wants only the saga's outcome stops reading once it sees CONFIRMED.
+One MongoDB change stream per process serves every watch. Each stream the server keeps open
+costs it work on *every* write (the stream's cursor wakes and scans the new entries), so a
+stream per watch made the database's cost grow with watches times writes; one shared stream keeps
+it flat. The shared stream carries only the ids of updated orders: a watch that hears its id
+reads the order itself, so orders nobody watches cost no reads.
 
-Whenever the change stream is quiet for ``quiet_interval`` seconds the order is read again
-(cheap insurance against a missed event), and if the stream fails (a server without change
-streams, a failover) the watch carries on by reading every ``poll_interval`` seconds: slower,
-never stuck. A client that hangs up cancels the call, which closes the change stream.
+A watch registers *before* making sure the stream is open and only then reads the order, so
+no change can fall between the first read and the first notification. Every state is sent once
+(an order's version is the length of its history) and the watch ends after a final state:
+REJECTED, CANCELLED or COMPLETED. CONFIRMED is where the saga ends, but the order can still
+ship or be cancelled, so a watcher that wants only the saga's outcome stops once it sees
+CONFIRMED.
+
+A watch that hears nothing for ``quiet_interval`` seconds reads the order again (cheap
+insurance). If the stream fails (a server without change streams, a failover), every watch
+carries on by reading every ``poll_interval`` seconds, slower but never stuck, and the next
+watch to start tries the stream again. The stream closes once no one has watched for
+``linger`` seconds. A client that hangs up cancels its call, which ends its watch.
 """
 
 from __future__ import annotations
@@ -17,51 +25,115 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 
 from pymongo.errors import PyMongoError
 
 from orders.lifecycle import FINAL
 from orders.model import Order
-from orders.store import OrderStore, from_document
+from orders.store import OrderStore
 
 log = logging.getLogger(__name__)
 
 
 class OrderWatcher:
     def __init__(self, store: OrderStore, *, quiet_interval: float = 5.0,
-                 poll_interval: float = 1.0) -> None:
+                 poll_interval: float = 1.0, linger: float = 60.0) -> None:
         self._store = store
-        self._quiet_ms = int(quiet_interval * 1000)
+        self._quiet_interval = quiet_interval
         self._poll_interval = poll_interval
+        self._linger = linger
+        self._watching: dict[str, set[asyncio.Event]] = {}
+        self._feed: asyncio.Task[None] | None = None
+        self._open: asyncio.Future[bool] | None = None  # True once the stream is open
+        self._quiet_since: float | None = None  # when the last watch ended
 
     async def follow(self, order_id: str) -> AsyncIterator[Order]:
         """Yield the order now and after every change, ending after a final state."""
-        sent = -1
-        async with contextlib.aclosing(self._states(order_id)) as states:
-            async for order in states:
-                if order.version <= sent:
-                    continue
-                sent = order.version
-                yield order
-                if order.status in FINAL:
-                    return
-
-    async def _states(self, order_id: str) -> AsyncGenerator[Order, None]:
+        changed = asyncio.Event()
+        self._watching.setdefault(order_id, set()).add(changed)
+        self._quiet_since = None
         try:
-            async with await self._store.changes(
-                    order_id, max_await_ms=self._quiet_ms) as stream:
-                while True:
-                    order = await self._store.get(order_id)
-                    if order is None:
-                        return
+            await self._stream_open()
+            sent = -1
+            while True:
+                changed.clear()  # before the read: a change during it means read again
+                order = await self._store.get(order_id)
+                if order is None:
+                    return
+                if order.version > sent:
+                    sent = order.version
                     yield order
-                    while (change := await stream.try_next()) is not None:
-                        if (document := change.get("fullDocument")) is not None:
-                            yield from_document(document)
+                    if order.status in FINAL:
+                        return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), self._wait_interval())
+        finally:
+            watchers = self._watching.get(order_id, set())
+            watchers.discard(changed)
+            if not watchers:
+                self._watching.pop(order_id, None)
+            if not self._watching:
+                self._quiet_since = asyncio.get_running_loop().time()
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the shared change stream is open (or opening) now."""
+        return self._feed is not None and not self._feed.done()
+
+    async def close(self) -> None:
+        """Close the shared stream (at shutdown); watches still running fall back to reading."""
+        if self._feed is not None:
+            self._feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feed
+            self._feed = None
+
+    def _wait_interval(self) -> float:
+        live = self._open is not None and self._open.done() and self._open.result()
+        return self._quiet_interval if live else self._poll_interval
+
+    async def _stream_open(self) -> bool:
+        """Start the shared stream unless it runs; ``True`` once it is open, ``False`` if not."""
+        if self._feed is None or self._feed.done():
+            self._open = asyncio.get_running_loop().create_future()
+            self._feed = asyncio.create_task(self._run_feed(self._open), name="order-watch-feed")
+        assert self._open is not None
+        return await asyncio.shield(self._open)
+
+    async def _run_feed(self, opened: asyncio.Future[bool]) -> None:
+        max_await_ms = int(min(self._quiet_interval, self._linger) * 1000)
+        try:
+            async with await self._store.updated_ids(max_await_ms=max_await_ms) as stream:
+                opened.set_result(True)
+                self._notify_all()  # anything between a poll and this moment: read again
+                while not self._gone_quiet():
+                    change = await stream.try_next()
+                    if change is not None:
+                        self._notify(change["documentKey"]["_id"])
+                # From here a new watch starts a new stream rather than count on this one.
+                self._feed = self._open = None
         except PyMongoError as exc:
-            log.warning("change stream failed; reading the order periodically instead",
-                        extra={"order_id": order_id, "error": str(exc)})
-        while (order := await self._store.get(order_id)) is not None:
-            yield order
-            await asyncio.sleep(self._poll_interval)
+            log.warning("order change stream failed; watches read the order periodically",
+                        extra={"error": str(exc), "watches": len(self._watching)})
+            if not opened.done():
+                opened.set_result(False)
+            self._notify_all()
+        finally:
+            if not opened.done():
+                opened.set_result(False)
+
+    def _gone_quiet(self) -> bool:
+        """True once no one has watched for ``linger`` seconds (checked between events)."""
+        if self._watching or self._quiet_since is None:
+            return False
+        return asyncio.get_running_loop().time() - self._quiet_since >= self._linger
+
+    def _notify(self, order_id: str) -> None:
+        for changed in self._watching.get(order_id, ()):
+            changed.set()
+
+    def _notify_all(self) -> None:
+        for watchers in self._watching.values():
+            for changed in watchers:
+                changed.set()

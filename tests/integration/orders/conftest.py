@@ -152,6 +152,7 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
                 inventory_server=inventory_server)
     finally:
         await orders_server.stop(0)
+        await app.watcher.close()
         await inventory_server.stop(0)
         await inventory_channel.close(None)
         for name in names:

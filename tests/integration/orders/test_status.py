@@ -15,6 +15,7 @@ from orders.lifecycle import Status
 from orders.store import OrderStore
 from orders.watch import OrderWatcher
 from tests.integration.orders.conftest import Stack, reserved
+from tests.integration.saga.helpers import eventually
 
 pytestmark = pytest.mark.integration
 S = pb.OrderStatus
@@ -179,7 +180,7 @@ async def test_client_going_away_ends_the_watch(stack: Stack) -> None:
 class NoChangeStreams(OrderStore):
     """A store on a server whose change streams fail, as during a failover."""
 
-    async def changes(self, order_id: str, *, max_await_ms: int) -> Any:
+    async def updated_ids(self, *, max_await_ms: int) -> Any:
         raise OperationFailure("change streams are not available")
 
 
@@ -194,3 +195,66 @@ async def test_watch_falls_back_to_reading_when_change_streams_fail(stack: Stack
             if state.status is Status.PENDING:
                 await stack.deliver(ev.StockRejected(order_id=order.id))
     assert seen == [Status.PENDING, Status.REJECTED]
+
+
+class CountingStreams(OrderStore):
+    """A store that counts the change streams opened on it."""
+
+    opened = 0
+
+    async def updated_ids(self, *, max_await_ms: int) -> Any:
+        self.opened += 1
+        return await super().updated_ids(max_await_ms=max_await_ms)
+
+
+async def follow_until_settled(watcher: OrderWatcher, order_id: str) -> list[Status]:
+    seen = []
+    async for state in watcher.follow(order_id):
+        seen.append(state.status)
+        if state.status is not Status.PENDING:
+            break
+    return seen
+
+
+async def test_concurrent_watches_share_one_change_stream(stack: Stack) -> None:
+    book = await stack.add_book(stock=50)
+    orders = [await stack.place((book, 1)) for _ in range(8)]
+    store = CountingStreams(stack.db)
+    watcher = OrderWatcher(store, quiet_interval=30)  # a missed change would time out
+    try:
+        watches = [asyncio.create_task(follow_until_settled(watcher, o.id)) for o in orders]
+        await asyncio.sleep(0.2)  # every watch has read PENDING and waits for news
+        for order in orders:
+            await stack.deliver(reserved(order))
+        async with asyncio.timeout(10):
+            seen = await asyncio.gather(*watches)
+    finally:
+        await watcher.close()
+    assert seen == [[Status.PENDING, Status.CONFIRMED]] * len(orders)
+    assert store.opened == 1
+
+
+async def test_the_shared_stream_closes_when_unwatched_and_reopens(stack: Stack) -> None:
+    book = await stack.add_book(stock=50)
+    first, second = await stack.place((book, 1)), await stack.place((book, 1))
+    store = CountingStreams(stack.db)
+    watcher = OrderWatcher(store, quiet_interval=0.2, linger=0.2)
+    try:
+        follow = asyncio.create_task(follow_until_settled(watcher, first.id))
+        await asyncio.sleep(0.1)
+        await stack.deliver(reserved(first))
+        async with asyncio.timeout(10):
+            assert await follow == [Status.PENDING, Status.CONFIRMED]
+
+        async def closed() -> bool:
+            return not watcher.streaming
+
+        await eventually(closed)
+        follow = asyncio.create_task(follow_until_settled(watcher, second.id))
+        await asyncio.sleep(0.1)
+        await stack.deliver(reserved(second))
+        async with asyncio.timeout(10):
+            assert await follow == [Status.PENDING, Status.CONFIRMED]
+    finally:
+        await watcher.close()
+    assert store.opened == 2
