@@ -1,10 +1,12 @@
 """The relay: moves stored outbox events to the broker, with confirms, and marks them sent.
 
-It wakes when a transaction in this process stored events, and polls as well, so events stored
-by another instance (or left behind by a crash) go out too. Each round claims a batch under a
-lease, publishes it all at once, awaits the confirms, and marks the confirmed ones published.
-Unconfirmed ones go back to ``pending`` with a backoff. A crash between publishing and marking
-means the lease runs out and the batch goes again: at least once, never lost.
+Events committed in this process are handed to it in memory (see ``saga.outbox``) and go out
+at once, with no read. It also polls the collection every ``poll_interval``, claiming a batch
+under a lease, so events stored by another instance, or left behind by a crash, go out too.
+Either way a batch is published all at once, its confirms awaited together, and the confirmed
+ones marked published. Unconfirmed ones go back to ``pending`` with a backoff. A crash between
+publishing and marking means the lease runs out and the batch goes again: at least once,
+never lost.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pymongo.errors import PyMongoError
 from saga._envelope import Envelope, envelope_from_record
 from saga._retry import Backoff, describe
 from saga.errors import PublishFailed
-from saga.outbox import Outbox, utcnow
+from saga.outbox import Document, Outbox, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +63,44 @@ class Relay:
 
     def start(self) -> None:
         self._stopping.clear()
+        self._outbox.hand_off(self._lease)
         self._task = asyncio.create_task(self._loop(), name=f"outbox-relay-{self._app_id}")
 
     async def stop(self, flush_timeout: float = 5.0) -> None:
         """Finish the current round, then publish what is still due within ``flush_timeout``."""
         self._stopping.set()
+        self._outbox.hand_off(None)
         self._outbox.nudge()
         if self._task is not None:
             await self._task
             self._task = None
         try:
             async with asyncio.timeout(flush_timeout):
+                while await self.publish_handed_off() > 0:
+                    pass
                 while await self.relay_once() > 0:
                     pass
         except (TimeoutError, PyMongoError, PublishFailed) as exc:
             log.warning("outbox not fully flushed at stop; the next start sends the rest",
                         extra={"error": describe(exc)})
 
+    async def publish_handed_off(self) -> int:
+        """Publish what this process's transactions handed off; returns how many."""
+        records = self._outbox.take_handed_off(self._batch_size)
+        if records:
+            await self._send(records, token=None)
+        return len(records)
+
     async def relay_once(self) -> int:
-        """One round: claim, publish, mark. Returns how many events it claimed."""
+        """One polling round: claim, publish, mark. Returns how many events it claimed."""
         token = uuid.uuid4().hex
         records = await self._outbox.claim(
             limit=self._batch_size, lease=self._lease, token=token)
-        if not records:
-            return 0
+        if records:
+            await self._send(records, token=token)
+        return len(records)
+
+    async def _send(self, records: Sequence[Document], *, token: str | None) -> None:
         envelopes: list[Envelope] = []
         broken: list[str] = []
         for record in records:
@@ -104,14 +120,19 @@ class Relay:
             raise PublishFailed(f"{len(unsent)} of {len(envelopes)} unconfirmed: "
                                 f"{describe(unsent[0][1])}")
         log.debug("outbox batch published", extra={"count": len(sent)})
-        return len(records)
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         failures = 0
+        next_poll = loop.time()
         while not self._stopping.is_set():
             self._outbox.clear_nudge()
             try:
-                claimed = await self.relay_once()
+                await self.publish_handed_off()
+                if loop.time() >= next_poll:
+                    claimed = await self.relay_once()
+                    full = claimed >= self._batch_size
+                    next_poll = loop.time() + (0 if full else self._poll_interval)
                 failures = 0
             except (PyMongoError, PublishFailed) as exc:
                 failures += 1
@@ -126,8 +147,8 @@ class Relay:
                 log.exception("outbox relay round crashed", extra={"failures": failures})
                 await self._sleep(self._backoff.delay(failures))
                 continue
-            if claimed < self._batch_size:
-                await self._outbox.wait_for_events(self._poll_interval)
+            if not self._outbox.handed_off:
+                await self._outbox.wait_for_events(max(0.0, next_poll - loop.time()))
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake at once when asked to stop."""
