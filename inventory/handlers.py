@@ -32,7 +32,7 @@ class InventoryHandlers:
 
     async def on_order_placed(self, event: ev.OrderPlaced, uow: UnitOfWork) -> None:
         lines = [Line(line.book_id, line.quantity) for line in event.lines]
-        outcome = await self._ledger.reserve(event.order_id, lines, uow.session)
+        outcome = await self._ledger.reserve(event.order_id, lines, uow)
         if outcome is None:
             return
         if isinstance(outcome, Rejected):
@@ -48,7 +48,7 @@ class InventoryHandlers:
 
     async def on_order_confirmed(self, event: ev.OrderConfirmed, uow: UnitOfWork) -> None:
         try:
-            sold = await self._ledger.confirm(event.order_id, uow.session)
+            sold = await self._ledger.confirm(event.order_id, uow)
         except StockCorruptedError as exc:
             raise PoisonMessage(str(exc)) from exc
         if not sold:
@@ -56,7 +56,7 @@ class InventoryHandlers:
 
     async def on_order_cancelled(self, event: ev.OrderCancelled, uow: UnitOfWork) -> None:
         try:
-            result = await self._ledger.cancel(event.order_id, uow.session)
+            result = await self._ledger.cancel(event.order_id, uow)
         except StockCorruptedError as exc:
             raise PoisonMessage(str(exc)) from exc
         log.info("order cancelled", extra={"order_id": event.order_id, "result": result.value})

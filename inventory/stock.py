@@ -1,8 +1,10 @@
 """Stock movements for the order saga: reserve, sell and release copies, all or none.
 
 Counters change only through conditional atomic updates (``available >= q`` in the filter),
-so concurrent orders can never oversell, and always in the caller's transaction together
-with the reservation document and the events that report the outcome.
+so concurrent orders can never oversell, and always in the caller's unit of work together
+with the reservation document and the events that report the outcome. Before touching a
+book's counters a unit of work takes its turn on those books (``UnitOfWork.take_turns``):
+popular books would otherwise set concurrent transactions aborting and retrying each other.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from inventory.reservations import (
 )
 from inventory.store import BOOKS, object_id, utc_now
 from runtime.mongo import Document
+from saga import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +49,12 @@ class StockLedger:
         self._reservations: AsyncCollection[Document] = db[RESERVATIONS]
 
     async def reserve(
-        self, order_id: str, lines: Sequence[Line], session: AsyncClientSession
+        self, order_id: str, lines: Sequence[Line], uow: UnitOfWork
     ) -> Outcome | None:
         """Hold every line or none; ``None`` when this order was already answered."""
         merged = merge_lines(lines)
+        session = uow.session
+        await uow.take_turns(line.book_id for line in merged)
         # Claim the order first: an upsert that inserts only if no document exists, so one
         # round trip both checks for an earlier answer (or a tombstone) and records this one.
         claim = await self._reservations.update_one(
@@ -73,17 +78,18 @@ class StockLedger:
             return Rejected(order_id, tuple(failed))
         return Reserved(order_id, merged)
 
-    async def confirm(self, order_id: str, session: AsyncClientSession) -> bool:
+    async def confirm(self, order_id: str, uow: UnitOfWork) -> bool:
         """Turn held copies into sold ones; ``False`` if nothing was held for the order."""
-        lines = await self._leave(order_id, State.HELD, State.SOLD, session)
+        lines = await self._leave(order_id, State.HELD, State.SOLD, uow)
         for line in lines or ():
-            await self._move(line, session, take="reserved", give="sold")
+            await self._move(line, uow.session, take="reserved", give="sold")
         return lines is not None
 
-    async def cancel(self, order_id: str, session: AsyncClientSession) -> CancelResult:
+    async def cancel(self, order_id: str, uow: UnitOfWork) -> CancelResult:
         """Compensate a cancelled order: put its copies back on sale, whether still held or
         already sold (a confirmed order may be cancelled until it ships); with nothing seen yet,
         leave a tombstone so a late OrderPlaced holds nothing."""
+        session = uow.session
         existing = await self._reservations.find_one({"_id": order_id}, session=session)
         if existing is None:
             await self._reservations.insert_one(
@@ -91,11 +97,11 @@ class StockLedger:
                 session=session)
             return CancelResult.TOMBSTONED
         if existing["state"] == State.SOLD:
-            lines = await self._leave(order_id, State.SOLD, State.RETURNED, session)
+            lines = await self._leave(order_id, State.SOLD, State.RETURNED, uow)
             for line in lines or ():
                 await self._move(line, session, take="sold", give="available")
             return CancelResult.IGNORED if lines is None else CancelResult.RESTOCKED
-        lines = await self._leave(order_id, State.HELD, State.RELEASED, session)
+        lines = await self._leave(order_id, State.HELD, State.RELEASED, uow)
         for line in lines or ():
             await self._move(line, session, take="reserved", give="available")
         return CancelResult.IGNORED if lines is None else CancelResult.RELEASED
@@ -124,20 +130,23 @@ class StockLedger:
         return failed
 
     async def _leave(
-        self, order_id: str, source: State, target: State, session: AsyncClientSession
+        self, order_id: str, source: State, target: State, uow: UnitOfWork
     ) -> tuple[Line, ...] | None:
-        """Move the reservation from ``source`` to ``target``; its lines, or ``None`` if it
-        was not in ``source`` (the state in the filter makes duplicates harmless)."""
+        """Move the reservation from ``source`` to ``target``, taking turns on its books; its
+        lines, or ``None`` if it was not in ``source`` (duplicates change nothing)."""
+        session = uow.session
         doc = await self._reservations.find_one(
             {"_id": order_id, "state": source}, session=session)
         if doc is None:
             return None
+        lines = lines_from_documents(doc["lines"])
+        await uow.take_turns(line.book_id for line in lines)
         result = await self._reservations.update_one(
             {"_id": order_id, "state": source},
             {"$set": {"state": target, "updated_at": utc_now()}}, session=session)
         if result.matched_count == 0:  # another handler moved it first
             return None
-        return lines_from_documents(doc["lines"])
+        return lines
 
     async def _move(
         self, line: Line, session: AsyncClientSession, *, take: str, give: str

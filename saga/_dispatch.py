@@ -1,8 +1,13 @@
 """Turning a delivery into at most one handler effect, whatever the transport.
 
-Each message is handled in one outbox transaction that first records its event id in
-``processed_events``: a duplicate trips the unique ``_id`` and is acknowledged untouched, and a
-handler's writes, its emitted events and the "processed" mark commit together or not at all.
+Each message is handled in one outbox transaction that also records its event id in
+``processed_events``: a duplicate trips the unique ``_id`` and is acknowledged with nothing
+changed, and a handler's writes, its emitted events and the "processed" mark commit together
+or not at all. The mark is written after the handler's work, not before: a transaction's
+snapshot starts with its first statement, and a handler that waits for its turn on hot
+documents (``UnitOfWork.take_turns``) must wait before that, or its writes conflict anyway.
+A duplicate's work is thrown away with the aborted transaction; handlers keep outside effects
+idempotent, as they must for redeliveries anyway.
 """
 
 from __future__ import annotations
@@ -111,13 +116,13 @@ class Dispatcher:
         event_id = delivery.message_id
 
         async def work(uow: UnitOfWork) -> None:
+            await handler(event, uow)
             try:
                 await self._processed.insert_one(
                     {"_id": event_id, "name": name, "handled_at": utcnow()},
                     session=uow.session)
             except DuplicateKeyError:
                 raise _AlreadyHandled from None
-            await handler(event, uow)
 
         with trace_context(propagated_headers(delivery)):
             await self._outbox.run(work)

@@ -50,8 +50,11 @@ class Recorder:
             self._changed.notify_all()
 
     async def wait_for(self, count: int, within: float = WAIT) -> list[Any]:
+        """Wait until ``count`` different events were seen (a duplicate is seen again, then
+        thrown away with its transaction)."""
         async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: len(self.seen) >= count)
+            await self._changed.wait_for(
+                lambda: len({e.meta.event_id for e in self.seen}) >= count)
         return list(self.seen)
 
     async def effect_count(self, **query: Any) -> int:
