@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,13 @@ def utc_now() -> datetime:
 
 def new_order_id() -> str:
     return uuid.uuid4().hex
+
+
+def keyed_order_id(user_id: str, idempotency_key: str) -> str:
+    """The id of the order ``user_id`` places with ``idempotency_key``: the same every time,
+    so a repeated request finds its order by ``_id``, and two racing ones collide on it."""
+    digest = hashlib.sha256(f"{user_id}\n{idempotency_key}".encode()).hexdigest()
+    return digest[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,8 @@ def new_order(
 ) -> Order:
     at = now or utc_now()
     return Order(
-        id=new_order_id(), user_id=user_id, status=Status.PENDING, lines=lines,
+        id=new_order_id() if idempotency_key is None else keyed_order_id(user_id, idempotency_key),
+        user_id=user_id, status=Status.PENDING, lines=lines,
         total_cents=sum(line.line_total_cents for line in lines), created_at=at, updated_at=at,
         history=(StatusChange(Status.PENDING, at, "placed"),), payment_token=payment_token,
         idempotency_key=idempotency_key,

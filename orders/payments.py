@@ -65,25 +65,24 @@ class SimulatedGateway:
         self._limit = limit_cents
 
     async def charge(self, order_id: str, amount_cents: int, payment_token: str) -> PaymentResult:
-        stored = await self._charges.find_one({"_id": order_id})
-        if stored is not None and stored["state"] != "unanswered":
-            return _result(stored)
-        if payment_token == TRANSIENT_TOKEN and stored is None:
-            await self._record(order_id, {"state": "unanswered", "amount_cents": amount_cents})
-            raise PaymentUnavailable("payment gateway timed out")
-        decline = decline_reason(amount_cents, payment_token, self._limit)
-        outcome = {
-            "state": "declined" if decline else "approved",
-            "amount_cents": amount_cents,
-            "reference": "" if decline else f"pay_{uuid.uuid4().hex[:24]}",
-            "decline_reason": decline,
-        }
-        if stored is None:
+        # Insert first: the usual first charge is one write, and only a repeat (or a race)
+        # pays for reading what the first attempt stored.
+        if payment_token == TRANSIENT_TOKEN:
+            if await self._record(order_id, {"state": "unanswered",
+                                             "amount_cents": amount_cents}):
+                raise PaymentUnavailable("payment gateway timed out")
+        else:
+            outcome = _decide(amount_cents, payment_token, self._limit)
             if await self._record(order_id, outcome):
                 return _result(outcome)
-        else:
-            await self._charges.update_one({"_id": order_id, "state": "unanswered"},
-                                           {"$set": {**outcome, "charged_at": utc_now()}})
+        stored = await self._charges.find_one({"_id": order_id})
+        assert stored is not None, "a charge that collided on its order id exists"
+        if stored["state"] != "unanswered":
+            return _result(stored)
+        await self._charges.update_one(
+            {"_id": order_id, "state": "unanswered"},
+            {"$set": {**_decide(amount_cents, payment_token, self._limit),
+                      "charged_at": utc_now()}})
         final = await self._charges.find_one({"_id": order_id})  # whoever won a race
         assert final is not None
         return _result(final)
@@ -115,6 +114,16 @@ def decline_reason(amount_cents: int, payment_token: str, limit_cents: int) -> s
     if amount_cents > limit_cents:
         return "amount exceeds the card limit"
     return ""
+
+
+def _decide(amount_cents: int, payment_token: str, limit_cents: int) -> dict[str, Any]:
+    decline = decline_reason(amount_cents, payment_token, limit_cents)
+    return {
+        "state": "declined" if decline else "approved",
+        "amount_cents": amount_cents,
+        "reference": "" if decline else f"pay_{uuid.uuid4().hex[:24]}",
+        "decline_reason": decline,
+    }
 
 
 def _result(stored: dict[str, Any]) -> PaymentResult:
