@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from inventory.cache import BookCache
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.service import InventoryService
 from inventory.stock import StockLedger
@@ -21,9 +22,11 @@ async def main() -> None:
         store = BookStore(db)
         await store.ensure_indexes()
         table = subscriptions(InventoryHandlers(StockLedger(db)))
-        async with SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, prefix=settings.saga_prefix):
-            server = GrpcServer(settings.listen_addr, [InventoryService(store, verifier).binding()])
+        async with (SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
+                                    subscriptions=table, prefix=settings.saga_prefix),
+                    BookCache(store) as cache):
+            service = InventoryService(store, verifier, cache)
+            server = GrpcServer(settings.listen_addr, [service.binding()])
             await serve(server, settings.shutdown_grace_seconds)
 
 

@@ -1,6 +1,9 @@
 """The gRPC face of the catalogue: proto in, domain calls, proto out; admin checks for writes.
 
-Reads need no token: browsing the catalogue is public. Any book id that names no book,
+Reads need no token: browsing the catalogue is public. Book details and availability come
+through the :class:`~inventory.cache.BookCache` when there is one: at most a change-stream
+delivery (milliseconds) behind the database, and never behind this instance's own writes.
+Any book id that names no book,
 including one that is not even well-formed, is NOT_FOUND: ids are opaque to callers, so a
 malformed one is just another id that names nothing, and callers need only one case.
 """
@@ -15,6 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
 from inventory import paging, validation
+from inventory.cache import BookCache
 from inventory.model import (
     AdjustAvailable,
     Book,
@@ -38,9 +42,12 @@ SORTS = {
 
 
 class InventoryService(pb_grpc.InventoryServiceServicer):
-    def __init__(self, store: BookStore, verifier: TokenVerifier) -> None:
+    def __init__(self, store: BookStore, verifier: TokenVerifier,
+                 cache: BookCache | None = None) -> None:
         self._store = store
         self._verifier = verifier
+        self._cache = cache
+        self._reads: BookStore | BookCache = cache or store
 
     def binding(self) -> ServiceBinding:
         name = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
@@ -57,19 +64,22 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
     async def UpdateBook(self, request: pb.BookUpdateRequest, context: Context) -> pb.BookResponse:
         self._verifier.authenticate(context).require_admin()
         changes = validation.book_changes(to_changes(request))
-        return pb.BookResponse(book=to_proto(await self._store.update(request.book_id, changes)))
+        book = await self._store.update(request.book_id, changes)
+        if self._cache is not None:
+            self._cache.forget(book.id)
+        return pb.BookResponse(book=to_proto(book))
 
     async def CheckAvailability(
         self, request: pb.BookIDRequest, context: Context
     ) -> pb.AvailabilityResponse:
         wanted = validation.quantity(request.quantity)
-        book = await self._store.get(request.book_id)
+        book = await self._reads.get(request.book_id)
         return pb.AvailabilityResponse(
             book_id=book.id, in_stock=book.available > 0, available=book.available,
             can_fulfil=book.available >= wanted)
 
     async def GetBookDetails(self, request: pb.BookIDRequest, context: Context) -> pb.BookResponse:
-        return pb.BookResponse(book=to_proto(await self._store.get(request.book_id)))
+        return pb.BookResponse(book=to_proto(await self._reads.get(request.book_id)))
 
     async def ListBooks(
         self, request: pb.ListBooksRequest, context: Context

@@ -16,6 +16,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -93,6 +94,10 @@ class BookStore:
         if doc is None:
             raise NotFound(f"no book with id {book_id!r}")
         return to_book(doc)
+
+    async def changed_ids(self) -> AsyncChangeStream[Document]:
+        """A change stream of every write to the books, each event carrying only the id."""
+        return await self._books.watch([{"$project": {"documentKey": 1}}])
 
     async def update(self, book_id: str, changes: BookChanges) -> Book:
         """Apply ``changes`` in one conditional atomic update; stock edits keep the invariant."""

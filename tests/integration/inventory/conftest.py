@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
+from inventory.cache import BookCache
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
@@ -53,15 +55,18 @@ async def client(mongo_db: AsyncDatabase[Document]) -> AsyncIterator[Client]:
     issuer = TokenIssuer(key, timedelta(minutes=10))
     store = BookStore(mongo_db)
     await store.ensure_indexes()
-    service = InventoryService(store, TokenVerifier(key.public_key()))
-    server = GrpcServer("127.0.0.1:0", [service.binding()])
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(server.address) as channel:
-            yield Client(pb_grpc.InventoryServiceStub(channel),
-                         bearer(issuer, Role.ADMIN), bearer(issuer, Role.CUSTOMER), mongo_db)
-    finally:
-        await server.stop(0)
+    async with BookCache(store) as cache:  # as deployed: every read test covers the cache
+        await asyncio.wait_for(cache.wait_live(), 10)
+        service = InventoryService(store, TokenVerifier(key.public_key()), cache)
+        server = GrpcServer("127.0.0.1:0", [service.binding()])
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(server.address) as channel:
+                yield Client(pb_grpc.InventoryServiceStub(channel),
+                             bearer(issuer, Role.ADMIN), bearer(issuer, Role.CUSTOMER),
+                             mongo_db)
+        finally:
+            await server.stop(0)
 
 
 _isbn_counter = iter(range(10**6))

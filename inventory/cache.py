@@ -1,0 +1,109 @@
+"""Book details from memory, kept fresh by a change stream of the books collection.
+
+``GetBookDetails`` and ``CheckAvailability`` are the catalogue's hottest reads (the order
+service prices every new order through the first). Serving them from memory takes a
+database round trip, and most of the service's CPU per call, off each one.
+
+A book is remembered only while the change stream is open, and every change to a book (from
+this instance, another instance, or a saga step moving stock) forgets it, so a read is at
+most one change-stream delivery behind the database: milliseconds. A read that raced a
+change is not remembered: each forget bumps an epoch, and a result fetched across a bump is
+returned but not kept. If the stream fails, everything is forgotten and reads go to the
+database until it is open again. Reservations never rely on these figures: stock moves only
+through the conditional updates in :mod:`inventory.stock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from types import TracebackType
+
+from pymongo.errors import PyMongoError
+
+from inventory.model import Book
+from inventory.store import BookStore, object_id
+
+log = logging.getLogger(__name__)
+
+
+class BookCache:
+    """Reads books through a bounded in-memory map that the change stream keeps honest."""
+
+    def __init__(self, store: BookStore, *, capacity: int = 10_000,
+                 retry_interval: float = 1.0) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._retry_interval = retry_interval
+        self._books: OrderedDict[str, Book] = OrderedDict()
+        self._epoch = 0
+        self._live = False
+        self._opened = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> BookCache:
+        self._task = asyncio.create_task(self._follow(), name="book-cache-stream")
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @property
+    def live(self) -> bool:
+        """Whether books are being remembered (the change stream is open)."""
+        return self._live
+
+    async def wait_live(self) -> None:
+        await self._opened.wait()
+
+    async def get(self, book_id: str) -> Book:
+        """The book, from memory when known; raises NotFound like :meth:`BookStore.get`."""
+        oid = object_id(book_id)
+        key = None if oid is None else str(oid)
+        if key is not None and self._live and (book := self._books.get(key)) is not None:
+            self._books.move_to_end(key)
+            return book
+        epoch = self._epoch
+        book = await self._store.get(book_id)
+        if key is not None and self._live and epoch == self._epoch:
+            self._books[key] = book
+            if len(self._books) > self._capacity:
+                self._books.popitem(last=False)
+        return book
+
+    def forget(self, book_id: str) -> None:
+        """Drop what is known of the book, and keep no read that was under way."""
+        self._epoch += 1
+        self._books.pop(book_id, None)
+
+    def _forget_all(self) -> None:
+        self._epoch += 1
+        self._books.clear()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                async with await self._store.changed_ids() as stream:
+                    self._live = True
+                    self._opened.set()
+                    async for change in stream:
+                        key = change.get("documentKey", {}).get("_id")
+                        if key is None:  # the collection was dropped or renamed
+                            self._forget_all()
+                        else:
+                            self.forget(str(key))
+            except PyMongoError as exc:
+                log.warning("book change stream failed; reading books from the database",
+                            extra={"error": str(exc)})
+            finally:
+                self._live = False
+                self._opened.clear()
+                self._forget_all()
+            await asyncio.sleep(self._retry_interval)

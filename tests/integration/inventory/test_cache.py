@@ -1,0 +1,117 @@
+"""The book cache: reads from memory, and never a book older than the last change it heard."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from inventory.cache import BookCache
+from inventory.model import Book, NewBook
+from inventory.store import BookStore
+from runtime.errors import NotFound
+from runtime.mongo import Document
+from tests.integration.inventory.conftest import fresh_isbn
+from tests.integration.saga.helpers import eventually
+
+pytestmark = pytest.mark.integration
+
+
+class CountingStore(BookStore):
+    """A store that counts the reads that reach the database."""
+
+    reads = 0
+
+    async def get(self, book_id: str) -> Book:
+        self.reads += 1
+        return await super().get(book_id)
+
+
+class NoChangeStreams(CountingStore):
+    async def changed_ids(self) -> Any:
+        raise OperationFailure("change streams are not available")
+
+
+async def new_book(store: BookStore) -> Book:
+    return await store.add(NewBook(title="Cached", author="A. Writer", isbn=fresh_isbn(),
+                                   price_cents=1000, stock=5, description="",
+                                   published_year=0))
+
+
+async def test_a_known_book_is_read_from_memory(mongo_db: AsyncDatabase[Document]) -> None:
+    store = CountingStore(mongo_db)
+    book = await new_book(store)
+    async with BookCache(store) as cache:
+        await asyncio.wait_for(cache.wait_live(), 10)
+        first = await cache.get(book.id)
+        again = [await cache.get(book.id.upper()) for _ in range(5)]  # ids are case-blind
+    assert first == book
+    assert again == [book] * 5
+    assert store.reads == 1
+
+
+async def test_a_change_made_elsewhere_is_seen_by_the_next_reads(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = CountingStore(mongo_db)
+    book = await new_book(store)
+    async with BookCache(store) as cache:
+        await asyncio.wait_for(cache.wait_live(), 10)
+        assert (await cache.get(book.id)).available == 5
+        # As a saga step or another instance would: straight to the database.
+        await mongo_db["books"].update_one({"_id": ObjectId(book.id)},
+                                           {"$inc": {"available": -2, "reserved": 2}})
+
+        async def updated() -> bool:
+            return (await cache.get(book.id)).available == 3
+
+        await eventually(updated)
+        reads = store.reads
+        assert (await cache.get(book.id)).reserved == 2
+    assert store.reads == reads  # remembered again after the change
+
+
+async def test_forgetting_drops_a_read_that_was_under_way(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = CountingStore(mongo_db)
+    book = await new_book(store)
+    async with BookCache(store) as cache:
+        await asyncio.wait_for(cache.wait_live(), 10)
+        reading = asyncio.create_task(cache.get(book.id))
+        await asyncio.sleep(0)  # the read has started
+        cache.forget(book.id)
+        assert await reading == book
+        await cache.get(book.id)
+    assert store.reads == 2  # the first result was not kept
+
+
+async def test_unknown_books_are_not_found_and_not_remembered(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = CountingStore(mongo_db)
+    async with BookCache(store) as cache:
+        await asyncio.wait_for(cache.wait_live(), 10)
+        for book_id in ("not-an-id", str(ObjectId()), str(ObjectId())):
+            with pytest.raises(NotFound):
+                await cache.get(book_id)
+    assert store.reads == 3
+
+
+async def test_without_change_streams_every_read_goes_to_the_database(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = NoChangeStreams(mongo_db)
+    book = await new_book(store)
+    async with BookCache(store, retry_interval=0.05) as cache:
+        await asyncio.sleep(0.1)
+        assert not cache.live
+        await mongo_db["books"].update_one({"_id": ObjectId(book.id)},
+                                           {"$set": {"price_cents": 1500}})
+        prices = [(await cache.get(book.id)).price_cents for _ in range(3)]
+    assert prices == [1500] * 3
+    assert store.reads == 3
