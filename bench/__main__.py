@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import ceilings, load, model, report
+from bench import ceilings, dbops, load, model, report
 from bench.cpu import CpuMeter
 from bench.stats import Recorder
 from client import ClientConfig
@@ -84,18 +84,22 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
                             "list_books": reads.list_books.summary(list_s)}
 
         closed = Recorder()
+        ops_before = await dbops.opcounters(mongo_url)
         cpu.mark()
         start = time.perf_counter()
         seconds = await load.closed_loop(shop, closed, concurrency=c, seconds=args.seconds,
                                          max_orders=args.max_orders,
                                          watch_timeout=args.watch_timeout)
         spent = cpu.delta()
+        ops_after = await dbops.opcounters(mongo_url)
         results["closed_loop"] = phase(f"{c} customers back to back", closed, seconds)
         phases.append(("closed loop", closed, start, start + seconds))
         confirmed = max(1, len(closed.confirm.latencies))
         results["cpu_seconds_closed_loop"] = spent
         results["cpu_per_confirmed_order"] = {k: round(v / confirmed, 4)
                                               for k, v in spent.items()}
+        results["database_ops_per_confirmed_order"] = dbops.per_order(
+            ops_before, ops_after, confirmed)
 
         opened = Recorder()
         start = time.perf_counter()
@@ -137,6 +141,8 @@ def main() -> None:
     mongo_url = env_url("MONGO", "mongodb://127.0.0.1:27017/?retryWrites=false")
     amqp_url = env_url("AMQP", "amqp://guest:guest@127.0.0.1:5672/")
     RESULTS.mkdir(exist_ok=True)
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
             mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300) as stack:

@@ -7,6 +7,11 @@ Each runs ``concurrency`` closed-loop workers for ``seconds`` from this process:
 * ``amqp_hop``: publish with confirms to a durable quorum queue and consume it on another
   connection; each worker waits for its own message, so latency is publish→delivery.
 * ``mongo_write`` / ``mongo_read``: ``insert_one`` of a small document, ``find_one`` by ``_id``.
+* ``mongo_txn``: that ``insert_one`` in a transaction, committed with majority write concern,
+  as ``Outbox.run`` commits: what a commit adds to a write.
+
+Each first runs untimed for a moment (a fresh server's first writes create files and caches),
+so a ceiling measures the part, not its start-up.
 """
 
 from __future__ import annotations
@@ -21,14 +26,22 @@ from typing import Any
 import aio_pika
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.write_concern import WriteConcern
 
 from bench.stats import Series
 from runtime.mongo import make_client
 
+WARM_UP_SECONDS = 0.5
+
 
 async def closed_loop(series: Series, concurrency: int, seconds: float,
                       call: Callable[[int], Awaitable[object]]) -> float:
-    """Run ``call(worker)`` back to back on each worker until ``seconds`` pass; the elapsed."""
+    """Run ``call(worker)`` back to back on each worker until ``seconds`` pass, after an
+    untimed warm-up; returns the timed seconds."""
+    warm_until = time.perf_counter() + WARM_UP_SECONDS
+    while time.perf_counter() < warm_until:
+        await asyncio.gather(*(call(i) for i in range(concurrency)))
     stop = time.perf_counter() + seconds
 
     async def worker(i: int) -> None:
@@ -124,10 +137,21 @@ async def mongo_ops(url: str, concurrency: int, seconds: float) -> dict[str, dic
         async def read(i: int) -> None:
             await db["docs"].find_one({"_id": written[(i * 7919 + len(written)) % len(written)]})
 
-        writes, reads = Series("mongo_write"), Series("mongo_read")
+        async def commit(i: int) -> None:
+            async def insert(session: AsyncClientSession) -> None:
+                await db["committed"].insert_one(
+                    {"_id": uuid.uuid4().hex, "worker": i, "n": 1, "pad": "x" * 200},
+                    session=session)
+
+            async with client.start_session() as session:
+                await session.with_transaction(insert, write_concern=WriteConcern("majority"))
+
+        writes, reads, txns = Series("mongo_write"), Series("mongo_read"), Series("mongo_txn")
         write_s = await closed_loop(writes, concurrency, seconds, write)
         read_s = await closed_loop(reads, concurrency, seconds, read)
-        return {"mongo_write": writes.summary(write_s), "mongo_read": reads.summary(read_s)}
+        txn_s = await closed_loop(txns, concurrency, seconds, commit)
+        return {"mongo_write": writes.summary(write_s), "mongo_read": reads.summary(read_s),
+                "mongo_txn": txns.summary(txn_s)}
     finally:
         await client.drop_database(db.name)
         await client.close()

@@ -1,37 +1,43 @@
 """The performance model: what the saga would cost if it were nothing but its raw parts.
 
-An order of ``L`` lines makes these database round trips (``r`` reads, ``w`` writes; a
-transaction's commit is a write) and these messages, counted from the code:
+An order of ``L`` lines makes these database round trips (``r`` reads, ``w`` writes, ``c``
+transaction commits), counted from the code:
 
 ===============================  ===============  ==========================================
 step                             round trips      what
 ===============================  ===============  ==========================================
-PlaceOrder (orders)              2r + 3w          idempotency-key lookup; GetBookDetails per
-                                                  line (1r each in inventory, run in
-                                                  parallel); order + outbox insert, commit
-relay round (each service)       ``RELAY``        claim (find, update, find), mark published
-OrderPlaced (inventory)          (4+L)w           dedup insert, reservation upsert, L stock
-                                                  updates, outbox insert, commit
-StockReserved (orders)           2r + 5w          dedup insert, order read, payment read +
-                                                  insert, order update, outbox insert, commit
-OrderConfirmed (inventory)       1r + (3+L)w      dedup insert, reservation read + update,
-                                                  L stock moves, commit (off the critical path)
-WatchOrder sees CONFIRMED        1r               change-stream event with the full document
+PlaceOrder (orders)              1r + 2w + 1c     order read by its key-derived id; book
+                                                  details from inventory's memory (no
+                                                  read); order + outbox insert, commit
+relay (each service)             0 on the path    events go from the committing process to
+                                                  the broker from memory; marking them
+                                                  published (1w a batch) follows the confirm
+OrderPlaced (inventory)          (3+L)w + 1c      reservation upsert, L stock updates,
+                                                  processed-event insert, outbox insert
+StockReserved (orders)           1r + 4w + 1c     order read, payment insert (outside the
+                                                  transaction), order update,
+                                                  processed-event insert, outbox insert
+OrderConfirmed (inventory)       1r + (2+L)w+1c   reservation read + update, L stock moves,
+                                                  processed-event insert (off the path)
+WatchOrder                       2r               the first read, and one read when the
+                                                  shared change stream names the order
 ===============================  ===============  ==========================================
 
 **Minimum PlaceOrder→CONFIRMED** (idle, one line): the critical path is PlaceOrder (two unary
-calls: the client's and orders→inventory), the orders relay, hop 1 (OrderPlaced), inventory's
-transaction, the inventory relay, hop 2 (StockReserved), orders' transaction, and the watch.
-Hop 3 (OrderConfirmed) is off that path. So::
+calls: the client's and orders→inventory), hop 1 (OrderPlaced), inventory's transaction, hop 2
+(StockReserved), orders' transaction, and the watch's read. Hop 3 (OrderConfirmed) is off that
+path. So::
 
-    min = 2·unary_p50 + 2·hop_p50 + R·read_p50 + W·write_p50
+    min = 2·unary_p50 + 2·hop_p50 + R·read_p50 + W·write_p50 + C·commit_p50
 
-with R and W the reads and writes on that path, each at its idle (concurrency 1) latency.
+with R, W and C the reads, writes and commits on that path, each at its idle (concurrency 1)
+latency. ``commit_p50`` is what a transaction adds to its one write: the ``mongo_txn`` ceiling
+(one insert, committed) minus the ``mongo_write`` ceiling.
 
 **Throughput limit**: every shared resource caps confirmed orders per second at its ceiling
 rate divided by what one order takes of it; the model is the lowest cap. The database does
-``reads_per_order`` and ``writes_per_order`` (relay rounds excluded: batching spreads them over
-many events under load); the broker carries 3 messages; gRPC serves 2 + 2L unary calls
+the reads, writes and commits of one order (relay marks excluded: one write per batch, spread
+over many events under load); the broker carries 3 messages; gRPC serves 2 + 2L unary calls
 (browse and order). Ratios under 1 are the share of the raw parts' speed the saga gets.
 """
 
@@ -39,57 +45,68 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Reads and writes of one relay round (claim: find, update_many, find; mark: update_many).
-RELAY = (2, 2)
-
 
 @dataclass(frozen=True)
 class Trips:
     reads: float
     writes: float
+    commits: float = 0
+
+    def __add__(self, other: Trips) -> Trips:
+        return Trips(self.reads + other.reads, self.writes + other.writes,
+                     self.commits + other.commits)
+
+
+NOTHING = Trips(0, 0)
 
 
 def steps(lines: float) -> dict[str, Trips]:
     """Round trips of each saga step for an order of ``lines`` lines."""
     return {
-        "PlaceOrder": Trips(2, 3),
-        "relay round": Trips(*RELAY),
-        "OrderPlaced": Trips(0, 4 + lines),
-        "StockReserved": Trips(2, 5),
-        "OrderConfirmed": Trips(1, 3 + lines),
-        "WatchOrder": Trips(1, 0),
+        "PlaceOrder": Trips(1, 2, 1),
+        "relay": NOTHING,
+        "OrderPlaced": Trips(0, 3 + lines, 1),
+        "StockReserved": Trips(1, 4, 1),
+        "OrderConfirmed": Trips(1, 2 + lines, 1),
+        "WatchOrder": Trips(2, 0),
     }
 
 
 def critical_path(lines: float) -> Trips:
     s = steps(lines)
-    path = [s["PlaceOrder"], s["relay round"], s["OrderPlaced"], s["relay round"],
-            s["StockReserved"], s["WatchOrder"]]
-    return Trips(sum(t.reads for t in path), sum(t.writes for t in path))
+    watch_after_change = Trips(1, 0)
+    return sum((s["PlaceOrder"], s["relay"], s["OrderPlaced"], s["relay"], s["StockReserved"],
+                watch_after_change), NOTHING)
 
 
 def per_order(lines: float) -> Trips:
     s = steps(lines)
-    work = [s["PlaceOrder"], s["OrderPlaced"], s["StockReserved"], s["OrderConfirmed"],
-            s["WatchOrder"]]
-    return Trips(sum(t.reads for t in work), sum(t.writes for t in work))
+    return sum((s["PlaceOrder"], s["OrderPlaced"], s["StockReserved"], s["OrderConfirmed"],
+                s["WatchOrder"]), NOTHING)
 
 
 Figures = dict[str, dict[str, float]]
+
+
+def commit_ms(figures: Figures) -> float:
+    return max(0.0, figures["mongo_txn"]["p50_ms"] - figures["mongo_write"]["p50_ms"])
 
 
 def minimum_latency_ms(idle: Figures, lines: float = 1) -> float:
     path = critical_path(lines)
     return (2 * idle["grpc_unary"]["p50_ms"] + 2 * idle["amqp_hop"]["p50_ms"]
             + path.reads * idle["mongo_read"]["p50_ms"]
-            + path.writes * idle["mongo_write"]["p50_ms"])
+            + path.writes * idle["mongo_write"]["p50_ms"]
+            + path.commits * commit_ms(idle))
 
 
 def throughput_limits(loaded: Figures, lines: float) -> dict[str, float]:
     """Confirmed orders/s each resource allows at the measured ceilings; ``model`` is the min."""
     work = per_order(lines)
-    db_seconds = (work.reads / loaded["mongo_read"]["per_s"]
-                  + work.writes / loaded["mongo_write"]["per_s"])
+    write_s = 1 / loaded["mongo_write"]["per_s"]
+    commit_s = max(0.0, 1 / loaded["mongo_txn"]["per_s"] - write_s)
+    db_seconds = (work.reads / loaded["mongo_read"]["per_s"] + work.writes * write_s
+                  + work.commits * commit_s)
     limits = {
         "database": 1 / db_seconds,
         "broker": loaded["amqp_hop"]["per_s"] / 3,

@@ -44,6 +44,8 @@ def table(results: dict[str, Any]) -> str:
     rows.append(("[model]", f"min confirm {results['model']['minimum_confirm_ms']:.1f} ms; "
                             f"limits {results['model']['limits']}"))
     rows.append(("[cpu s / confirmed order]", str(results["cpu_per_confirmed_order"])))
+    rows.append(("[database ops / confirmed order]",
+                 str(results["database_ops_per_confirmed_order"])))
     for name, value in results["ratios"].items():
         rows.append((f"  {name}", f"{value:.3f}"))
     width = max(len(label) for label, _ in rows)
