@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--idle-orders", type=int, default=30)
     parser.add_argument("--books", type=int, default=20)
     parser.add_argument("--watch-timeout", type=float, default=60.0)
+    parser.add_argument("--prefetch", type=int, default=4,
+                        help="unacknowledged messages each service's consumer may hold")
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
     args = parser.parse_args()
     if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
@@ -145,7 +147,8 @@ def main() -> None:
         args.logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
-            mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300) as stack:
+            mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300,
+            BOOKSTORE_SAGA_PREFETCH=str(args.prefetch)) as stack:
         results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
     results["settings"] = vars(args) | {"logs": str(args.logs or ""),
                                         "load_average": os.getloadavg(), "timestamp": stamp}

@@ -23,7 +23,8 @@ async def main() -> None:
         await store.ensure_indexes()
         table = subscriptions(InventoryHandlers(StockLedger(db)))
         async with (SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
-                                    subscriptions=table, prefix=settings.saga_prefix),
+                                    subscriptions=table, prefix=settings.saga_prefix,
+                                    prefetch=settings.saga_prefetch),
                     BookCache(store) as cache):
             service = InventoryService(store, verifier, cache)
             server = GrpcServer(settings.listen_addr, [service.binding()])

@@ -60,7 +60,8 @@ async def run(settings: Settings, config: OrdersConfig) -> None:
         gateway = gateway_for(db, config)
         table = subscriptions(OrderHandlers(store, gateway))
         async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, prefix=settings.saga_prefix) as saga:
+                                   subscriptions=table, prefix=settings.saga_prefix,
+                                   prefetch=settings.saga_prefetch) as saga:
             app = assemble(store, saga.outbox, InventoryCatalog(channel), gateway, verifier,
                            config)
             sweeping = asyncio.create_task(app.sweeper.run(), name="order-sweeper")

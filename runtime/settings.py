@@ -47,6 +47,7 @@ class Settings:
     log_format: Literal["json", "text"]
     shutdown_grace_seconds: float
     bind_addr: str = ""
+    saga_prefetch: int = 4
 
     @property
     def listen_addr(self) -> str:
@@ -93,6 +94,7 @@ class Settings:
             shutdown_grace_seconds=positive_number(
                 get("SHUTDOWN_GRACE_SECONDS", "5"), "SHUTDOWN_GRACE_SECONDS"),
             bind_addr=get("LISTEN_ADDR", ""),
+            saga_prefetch=positive_int(get("SAGA_PREFETCH", "4"), "SAGA_PREFETCH"),
         )
 
 
