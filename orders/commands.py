@@ -78,9 +78,7 @@ class OrderCommands:
     async def visible(self, caller: Principal, order_id: str) -> Order:
         """The order, if the caller may see it; another customer's order does not exist."""
         order = await self._store.get(order_id) if order_id else None
-        if order is None or not (caller.is_admin or order.user_id == caller.user_id):
-            raise NotFound(f"order {order_id} does not exist")
-        return order
+        return shown_to(caller, order_id, order)
 
     async def change_status(
         self, caller: Principal, order_id: str, target: Status, reason: str
@@ -133,3 +131,10 @@ class OrderCommands:
         if moved:
             uow.emit(ev.OrderCancelled(order_id=order_id, reason=reason))
         return moved
+
+
+def shown_to(caller: Principal, order_id: str, order: Order | None) -> Order:
+    """``order`` if ``caller`` may see it, else NOT_FOUND: as if another's order did not exist."""
+    if order is None or not (caller.is_admin or order.user_id == caller.user_id):
+        raise NotFound(f"order {order_id} does not exist")
+    return order

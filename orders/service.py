@@ -7,6 +7,7 @@ cannot be probed. Admins see every order and move orders along (UpdateOrderStatu
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
 from orders import paging
-from orders.commands import OrderCommands
+from orders.commands import OrderCommands, shown_to
 from orders.lifecycle import Status
 from orders.model import Order
 from orders.store import OrderStore
@@ -99,9 +100,16 @@ class OrderService(pb_grpc.OrderServiceServicer):
         self, request: pb.OrderIDRequest, context: Context
     ) -> AsyncIterator[pb.OrderResponse]:
         caller = self._verifier.authenticate(context)
-        order = await self._commands.visible(caller, request.order_id)
-        async for state in self._watcher.follow(order.id):
-            yield pb.OrderResponse(order=to_proto(state))
+        sent = False
+        if request.order_id:
+            async with contextlib.aclosing(self._watcher.follow(request.order_id)) as states:
+                async for state in states:
+                    if not sent:  # the watch's first read is the permission check too
+                        shown_to(caller, request.order_id, state)
+                        sent = True
+                    yield pb.OrderResponse(order=to_proto(state))
+        if not sent:
+            shown_to(caller, request.order_id, None)  # NOT_FOUND
 
 
 def _timestamp(at: datetime) -> Timestamp:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from pymongo.errors import PyMongoError
 
@@ -48,7 +48,7 @@ class OrderWatcher:
         self._open: asyncio.Future[bool] | None = None  # True once the stream is open
         self._quiet_since: float | None = None  # when the last watch ended
 
-    async def follow(self, order_id: str) -> AsyncIterator[Order]:
+    async def follow(self, order_id: str) -> AsyncGenerator[Order, None]:
         """Yield the order now and after every change, ending after a final state."""
         changed = asyncio.Event()
         self._watching.setdefault(order_id, set()).add(changed)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -36,17 +38,28 @@ class NoChangeStreams(CountingStore):
         raise OperationFailure("change streams are not available")
 
 
+@pytest.fixture
+def store(mongo_db: AsyncDatabase[Document]) -> CountingStore:
+    return CountingStore(mongo_db)
+
+
+@contextlib.asynccontextmanager
+async def live_cache(store: BookStore) -> AsyncIterator[BookCache]:
+    """A cache whose change stream is open, so it remembers what it reads."""
+    async with BookCache(store) as cache:
+        await asyncio.wait_for(cache.wait_live(), 10)
+        yield cache
+
+
 async def new_book(store: BookStore) -> Book:
     return await store.add(NewBook(title="Cached", author="A. Writer", isbn=fresh_isbn(),
                                    price_cents=1000, stock=5, description="",
                                    published_year=0))
 
 
-async def test_a_known_book_is_read_from_memory(mongo_db: AsyncDatabase[Document]) -> None:
-    store = CountingStore(mongo_db)
+async def test_a_known_book_is_read_from_memory(store: CountingStore) -> None:
     book = await new_book(store)
-    async with BookCache(store) as cache:
-        await asyncio.wait_for(cache.wait_live(), 10)
+    async with live_cache(store) as cache:
         first = await cache.get(book.id)
         again = [await cache.get(book.id.upper()) for _ in range(5)]  # ids are case-blind
     assert first == book
@@ -55,12 +68,10 @@ async def test_a_known_book_is_read_from_memory(mongo_db: AsyncDatabase[Document
 
 
 async def test_a_change_made_elsewhere_is_seen_by_the_next_reads(
-    mongo_db: AsyncDatabase[Document],
+    mongo_db: AsyncDatabase[Document], store: CountingStore,
 ) -> None:
-    store = CountingStore(mongo_db)
     book = await new_book(store)
-    async with BookCache(store) as cache:
-        await asyncio.wait_for(cache.wait_live(), 10)
+    async with live_cache(store) as cache:
         assert (await cache.get(book.id)).available == 5
         # As a saga step or another instance would: straight to the database.
         await mongo_db["books"].update_one({"_id": ObjectId(book.id)},
@@ -75,13 +86,9 @@ async def test_a_change_made_elsewhere_is_seen_by_the_next_reads(
     assert store.reads == reads  # remembered again after the change
 
 
-async def test_forgetting_drops_a_read_that_was_under_way(
-    mongo_db: AsyncDatabase[Document],
-) -> None:
-    store = CountingStore(mongo_db)
+async def test_forgetting_drops_a_read_that_was_under_way(store: CountingStore) -> None:
     book = await new_book(store)
-    async with BookCache(store) as cache:
-        await asyncio.wait_for(cache.wait_live(), 10)
+    async with live_cache(store) as cache:
         reading = asyncio.create_task(cache.get(book.id))
         await asyncio.sleep(0)  # the read has started
         cache.forget(book.id)
@@ -90,12 +97,8 @@ async def test_forgetting_drops_a_read_that_was_under_way(
     assert store.reads == 2  # the first result was not kept
 
 
-async def test_unknown_books_are_not_found_and_not_remembered(
-    mongo_db: AsyncDatabase[Document],
-) -> None:
-    store = CountingStore(mongo_db)
-    async with BookCache(store) as cache:
-        await asyncio.wait_for(cache.wait_live(), 10)
+async def test_unknown_books_are_not_found_and_not_remembered(store: CountingStore) -> None:
+    async with live_cache(store) as cache:
         for book_id in ("not-an-id", str(ObjectId()), str(ObjectId())):
             with pytest.raises(NotFound):
                 await cache.get(book_id)

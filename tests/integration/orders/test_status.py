@@ -258,3 +258,28 @@ async def test_the_shared_stream_closes_when_unwatched_and_reopens(stack: Stack)
     finally:
         await watcher.close()
     assert store.opened == 2
+
+
+@pytest.mark.parametrize("order_id", ["", "no-such-order"])
+async def test_watching_an_order_that_does_not_exist_is_not_found(
+    stack: Stack, order_id: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        async for _ in stack.orders.WatchOrder(pb.OrderIDRequest(order_id=order_id),
+                                               metadata=stack.alice):
+            pass
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_watching_another_customers_pending_order_is_not_found_and_ends(
+    stack: Stack,
+) -> None:
+    book = await stack.add_book()
+    order = await stack.place((book, 1))  # alice's, PENDING: a watch would wait on it
+    async with asyncio.timeout(10):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in stack.orders.WatchOrder(pb.OrderIDRequest(order_id=order.id),
+                                                   metadata=stack.bob):
+                pass
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "does not exist" in (info.value.details() or "")
