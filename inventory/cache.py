@@ -5,12 +5,14 @@ service prices every new order through the first). Serving them from memory take
 database round trip, and most of the service's CPU per call, off each one.
 
 A book is remembered only while the change stream is open, and every change to a book (from
-this instance, another instance, or a saga step moving stock) forgets it, so a read is at
-most one change-stream delivery behind the database: milliseconds. A read that raced a
-change is not remembered: each forget bumps an epoch, and a result fetched across a bump is
-returned but not kept. If the stream fails, everything is forgotten and reads go to the
-database until it is open again. Reservations never rely on these figures: stock moves only
-through the conditional updates in :mod:`inventory.stock`.
+this instance, another instance, or a saga step moving stock) reaches it: an update's new
+field values are applied to the remembered book (stock moves all the time; re-reading the
+book after each would make the cache miss most when it is busiest), anything else forgets
+it. So a read is at most one change-stream delivery behind the database: milliseconds. A
+read that raced a change is not remembered: each change bumps an epoch, and a result fetched
+across a bump is returned but not kept. If the stream fails, everything is forgotten and
+reads go to the database until it is open again. Reservations never rely on these figures:
+stock moves only through the conditional updates in :mod:`inventory.stock`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from types import TracebackType
 from pymongo.errors import PyMongoError
 
 from inventory.model import Book
-from inventory.store import BookStore, object_id
+from inventory.store import BookStore, object_id, updated_book
+from runtime.mongo import Document
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,19 @@ class BookCache:
         self._epoch += 1
         self._books.pop(book_id, None)
 
+    def _hear(self, change: Document) -> None:
+        key = change.get("documentKey", {}).get("_id")
+        if key is None:  # the collection was dropped or renamed
+            self._forget_all()
+            return
+        self._epoch += 1
+        known = self._books.get(str(key))
+        updated = None if known is None else updated_book(known, change)
+        if updated is None:
+            self._books.pop(str(key), None)
+        else:
+            self._books[str(key)] = updated
+
     def _forget_all(self) -> None:
         self._epoch += 1
         self._books.clear()
@@ -90,15 +106,11 @@ class BookCache:
     async def _follow(self) -> None:
         while True:
             try:
-                async with await self._store.changed_ids() as stream:
+                async with await self._store.changes() as stream:
                     self._live = True
                     self._opened.set()
                     async for change in stream:
-                        key = change.get("documentKey", {}).get("_id")
-                        if key is None:  # the collection was dropped or renamed
-                            self._forget_all()
-                        else:
-                            self.forget(str(key))
+                        self._hear(change)
             except PyMongoError as exc:
                 log.warning("book change stream failed; reading books from the database",
                             extra={"error": str(exc)})

@@ -9,6 +9,7 @@ copies ever came in (``added_stock`` goes negative when copies are written off);
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -95,9 +96,11 @@ class BookStore:
             raise NotFound(f"no book with id {book_id!r}")
         return to_book(doc)
 
-    async def changed_ids(self) -> AsyncChangeStream[Document]:
-        """A change stream of every write to the books, each event carrying only the id."""
-        return await self._books.watch([{"$project": {"documentKey": 1}}])
+    async def changes(self) -> AsyncChangeStream[Document]:
+        """A change stream of every write to the books: the id, the kind of change, and for
+        an update the fields it set or removed (never the whole document)."""
+        return await self._books.watch([{"$project": {
+            "documentKey": 1, "operationType": 1, "updateDescription": 1}}])
 
     async def update(self, book_id: str, changes: BookChanges) -> Book:
         """Apply ``changes`` in one conditional atomic update; stock edits keep the invariant."""
@@ -190,6 +193,25 @@ def _conditions(query: BookQuery) -> list[Document]:
         pattern = {"$regex": re.escape(word)}
         found.append({"$or": [{"title_lower": pattern}, {"author_lower": pattern}]})
     return found
+
+
+_BOOK_FIELDS = frozenset(f.name for f in dataclasses.fields(Book)) - {"id"}
+_DERIVED_FIELDS = frozenset({"title_lower", "author_lower"})
+
+
+def updated_book(book: Book, change: Document) -> Book | None:
+    """``book`` after the update ``change`` describes (a change-stream event), or ``None`` if
+    the event cannot be applied to it field by field."""
+    if change.get("operationType") != "update":
+        return None
+    description = change.get("updateDescription") or {}
+    fields: Document = description.get("updatedFields") or {}
+    if description.get("removedFields") or description.get("truncatedArrays"):
+        return None
+    if any(name not in _BOOK_FIELDS | _DERIVED_FIELDS for name in fields):
+        return None  # a dotted path or a field this model does not know: read it again
+    return dataclasses.replace(
+        book, **{name: value for name, value in fields.items() if name in _BOOK_FIELDS})
 
 
 def to_book(doc: Document) -> Book:

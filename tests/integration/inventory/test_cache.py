@@ -34,7 +34,7 @@ class CountingStore(BookStore):
 
 
 class NoChangeStreams(CountingStore):
-    async def changed_ids(self) -> Any:
+    async def changes(self) -> Any:
         raise OperationFailure("change streams are not available")
 
 
@@ -81,9 +81,26 @@ async def test_a_change_made_elsewhere_is_seen_by_the_next_reads(
             return (await cache.get(book.id)).available == 3
 
         await eventually(updated)
-        reads = store.reads
         assert (await cache.get(book.id)).reserved == 2
-    assert store.reads == reads  # remembered again after the change
+    assert store.reads == 1  # the update's new values were applied, not read again
+
+
+async def test_a_replaced_book_is_read_again(
+    mongo_db: AsyncDatabase[Document], store: CountingStore,
+) -> None:
+    book = await new_book(store)
+    async with live_cache(store) as cache:
+        await cache.get(book.id)
+        document = await mongo_db["books"].find_one({"_id": ObjectId(book.id)})
+        assert document is not None
+        await mongo_db["books"].replace_one({"_id": document["_id"]},
+                                            {**document, "title": "Replaced"})
+
+        async def replaced() -> bool:
+            return (await cache.get(book.id)).title == "Replaced"
+
+        await eventually(replaced)
+    assert store.reads >= 2
 
 
 async def test_forgetting_drops_a_read_that_was_under_way(store: CountingStore) -> None:
