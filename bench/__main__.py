@@ -55,13 +55,15 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
     c = args.concurrency
     idle_ceilings = await ceilings.measure(mongo_url, amqp_url, 1, args.ceiling_seconds)
     loaded_ceilings = await ceilings.measure(mongo_url, amqp_url, c, args.ceiling_seconds)
-    config = ClientConfig(user_addr=stack.addresses["user"],
-                          inventory_addr=stack.addresses["inventory"],
-                          orders_addr=stack.addresses["orders"],
-                          timeout=30.0, watch_timeout=args.watch_timeout)
-    shop = await load.open_shop(config, (ADMIN_EMAIL, ADMIN_PASSWORD), books=args.books,
+    configs = [ClientConfig(user_addr=stack.addresses_of("user")[i],
+                            inventory_addr=stack.addresses_of("inventory")[i],
+                            orders_addr=stack.addresses_of("orders")[i],
+                            timeout=30.0, watch_timeout=args.watch_timeout)
+               for i in range(args.instances)]
+    shop = await load.open_shop(configs, (ADMIN_EMAIL, ADMIN_PASSWORD), books=args.books,
                                 customers=args.customers, stock=10**7)
-    cpu = CpuMeter({svc: p.pid for svc, p in stack.processes.items()}, mongo_url)
+    cpu = CpuMeter({svc: [stack.process(svc, i).pid for i in stack.instances(svc)]
+                    for svc in stack.processes}, mongo_url)
     phases: list[tuple[str, Recorder, float, float]] = []
     results: dict[str, Any] = {}
     try:
@@ -132,14 +134,18 @@ def main() -> None:
     parser.add_argument("--idle-orders", type=int, default=30)
     parser.add_argument("--books", type=int, default=20)
     parser.add_argument("--watch-timeout", type=float, default=60.0)
+    parser.add_argument("--instances", type=int, default=1,
+                        help="instances of every service; customers are spread over them")
     parser.add_argument("--prefetch", type=int, default=4,
                         help="unacknowledged messages each service's consumer may hold")
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
     args = parser.parse_args()
     if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
-            and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200):
+            and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200
+            and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000):
         raise SystemExit("--concurrency 1..128, --customers 1..256, --rate up to 500, "
-                         "--seconds up to 300, --books 1..200")
+                         "--seconds up to 300, --books 1..200, --instances 1..4, "
+                         "--prefetch 1..1000")
     mongo_url = env_url("MONGO", "mongodb://127.0.0.1:27017/?retryWrites=false")
     amqp_url = env_url("AMQP", "amqp://guest:guest@127.0.0.1:5672/")
     RESULTS.mkdir(exist_ok=True)
@@ -148,6 +154,7 @@ def main() -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
             mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300,
+            instances=args.instances,
             BOOKSTORE_SAGA_PREFETCH=str(args.prefetch)) as stack:
         results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
     results["settings"] = vars(args) | {"logs": str(args.logs or ""),

@@ -38,24 +38,29 @@ def broker_pid() -> int | None:
 
 
 class CpuMeter:
-    """Reads user+system CPU seconds of named processes; ``delta`` since the last ``mark``."""
+    """Reads user+system CPU seconds of named processes (every instance of a service summed);
+    ``delta`` since the last ``mark``."""
 
-    def __init__(self, service_pids: dict[str, int], mongo_url: str) -> None:
-        pids: dict[str, int | None] = dict(service_pids)
-        pids["broker"] = broker_pid()
-        pids["database"] = listener_pid(urlsplit(mongo_url).port or 27017)
-        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()
-                          if pid is not None}
+    def __init__(self, service_pids: dict[str, list[int]], mongo_url: str) -> None:
+        pids: dict[str, list[int]] = dict(service_pids)
+        for name, pid in (("broker", broker_pid()),
+                          ("database", listener_pid(urlsplit(mongo_url).port or 27017))):
+            if pid is not None:
+                pids[name] = [pid]
+        self.processes = {name: [psutil.Process(pid) for pid in group]
+                          for name, group in pids.items()}
         self._marked = self.read()
 
     def read(self) -> dict[str, float]:
         seconds = {}
-        for name, proc in self.processes.items():
-            try:
-                times = proc.cpu_times()
-                seconds[name] = times.user + times.system
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                seconds[name] = 0.0
+        for name, group in self.processes.items():
+            seconds[name] = 0.0
+            for proc in group:
+                try:
+                    times = proc.cpu_times()
+                    seconds[name] += times.user + times.system
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
         return seconds
 
     def mark(self) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bench.stats import Recorder
@@ -30,7 +30,6 @@ PASSWORD = "bench password"
 class Shop:
     """The seeded catalogue and the logged-in customers."""
 
-    config: ClientConfig
     books: list[str]
     customers: list[BookstoreClient]
 
@@ -39,10 +38,11 @@ class Shop:
             await customer.close()
 
 
-async def open_shop(config: ClientConfig, admin: tuple[str, str], *, books: int,
+async def open_shop(configs: Sequence[ClientConfig], admin: tuple[str, str], *, books: int,
                     customers: int, stock: int) -> Shop:
-    """Add ``books`` well-stocked books as the admin; register and log in ``customers``."""
-    async with BookstoreClient(config) as bs:
+    """Add ``books`` well-stocked books as the admin; register and log in ``customers``,
+    customer ``i`` talking to the services at ``configs[i % len(configs)]``."""
+    async with BookstoreClient(configs[0]) as bs:
         await bs.login(*admin)
         run = uuid.uuid4().int
         shelf = []
@@ -54,12 +54,12 @@ async def open_shop(config: ClientConfig, admin: tuple[str, str], *, books: int,
             shelf.append(book.id)
     people = []
     for i in range(customers):
-        person = BookstoreClient(config)
+        person = BookstoreClient(configs[i % len(configs)])
         email = f"bench-{uuid.uuid4().hex[:10]}-{i}@bench.example"
         await person.register(f"Bench Customer {i}", email, PASSWORD)
         await person.login(email, PASSWORD)
         people.append(person)
-    return Shop(config, shelf, people)
+    return Shop(shelf, people)
 
 
 async def browse(shop: Shop, who: BookstoreClient, rng: random.Random, rec: Recorder) -> None:
