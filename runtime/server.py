@@ -11,9 +11,9 @@ import inspect
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -23,9 +23,6 @@ from pymongo.errors import ConnectionFailure
 from runtime.errors import BookstoreError
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    Handler = grpc.RpcMethodHandler[Any, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +34,26 @@ class ServiceBinding:
     add_to_server: Callable[[Any, grpc.aio.Server], None]
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Turns :class:`BookstoreError` into its status code; hides anything else behind INTERNAL."""
+class _Guarded:
+    """A servicer whose RPC methods map errors to status codes, as registered, not per call.
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        handler = await continuation(handler_call_details)
-        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED itself
-            return handler  # type: ignore[return-value]
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _guard_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            # Streams come as async generators or as coroutines that call context.write().
-            stream = handler.unary_stream
-            guard = _guard_stream if inspect.isasyncgenfunction(stream) else _guard_unary
-            return grpc.unary_stream_rpc_method_handler(
-                guard(method, stream),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+    The generated ``add_<Service>Servicer_to_server`` reads each RPC method off the servicer
+    once; handing it guarded methods costs nothing per call, where a server interceptor adds
+    a coroutine and a new handler object to every call (about a tenth of a cached read).
+    """
+
+    def __init__(self, servicer: object, service: str) -> None:
+        self._servicer = servicer
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        behavior = getattr(self._servicer, name)
+        if not (callable(behavior) and name[:1].isupper()):
+            return behavior
+        method = f"/{self._service}/{name}"
+        if inspect.isasyncgenfunction(behavior):
+            return _guard_stream(method, behavior)
+        return _guard_unary(method, behavior)
 
 
 async def _abort_for(
@@ -83,17 +72,21 @@ async def _abort_for(
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
 
-def _guard_unary(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+def _guard_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
-            return await behavior(request, context)
+            result = behavior(request, context)
+            # Generated bases answer unimplemented RPCs from plain functions.
+            return await result if inspect.isawaitable(result) else result
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
         except Exception as exc:  # the boundary where every failure gets a status
             await _abort_for(method, exc, context)
         finally:
-            log.debug("rpc", extra={"rpc": method, "ms": (time.perf_counter() - started) * 1e3})
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("rpc", extra={"rpc": method,
+                                        "ms": (time.perf_counter() - started) * 1e3})
 
     return guarded
 
@@ -124,12 +117,12 @@ class GrpcServer:
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
     ) -> None:
         # No SO_REUSEPORT: a second server on a taken port must fail, not share its traffic.
-        self._server = grpc.aio.server(interceptors=[ErrorMappingInterceptor(), *interceptors],
+        self._server = grpc.aio.server(interceptors=list(interceptors),
                                        options=[("grpc.so_reuseport", 0)])
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         for binding in bindings:
-            binding.add_to_server(binding.servicer, self._server)
+            binding.add_to_server(_Guarded(binding.servicer, binding.full_name), self._server)
         self._names = [b.full_name for b in bindings]
         reflection.enable_server_reflection(
             [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
