@@ -10,6 +10,7 @@ malformed one is just another id that names nothing, and callers need only one c
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import grpc
@@ -79,7 +80,7 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
             can_fulfil=book.available >= wanted)
 
     async def GetBookDetails(self, request: pb.BookIDRequest, context: Context) -> pb.BookResponse:
-        return pb.BookResponse(book=to_proto(await self._reads.get(request.book_id)))
+        return book_response(await self._reads.get(request.book_id))
 
     async def ListBooks(
         self, request: pb.ListBooksRequest, context: Context
@@ -141,6 +142,13 @@ def to_changes(request: pb.BookUpdateRequest) -> BookChanges:
     return BookChanges(
         title=opt("title"), author=opt("author"), price_cents=opt("price_cents"),
         description=opt("description"), published_year=opt("published_year"), stock=stock)
+
+
+@functools.lru_cache(maxsize=4096)
+def book_response(book: Book) -> pb.BookResponse:
+    """The reply for ``book``, built once per version of it: the cache hands out the same
+    frozen ``Book`` until the book changes, and grpc only reads the message it is given."""
+    return pb.BookResponse(book=to_proto(book))
 
 
 def to_proto(book: Book) -> pb.Book:
