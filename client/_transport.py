@@ -8,6 +8,7 @@ repeat: a read, an idempotent write, or PlaceOrder with its idempotency key.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -60,8 +61,7 @@ class Transport:
     def metadata(self) -> Metadata:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
-    def _retrying(self, idempotent: bool) -> AsyncRetrying:
-        attempts = self.config.retry_attempts if idempotent else 1
+    def _retrying(self, attempts: int) -> AsyncRetrying:
         return AsyncRetrying(
             stop=stop_after_attempt(max(attempts, 1)),
             # Jitter up to one initial wait keeps many clients from retrying in step.
@@ -74,8 +74,16 @@ class Transport:
                    idempotent: bool, deadline: float | None = None) -> Any:
         """Send one unary request to ``service`` with the deadline; map any failure."""
         seconds = self.config.timeout if deadline is None else deadline
+        retries = self.config.retry_attempts - 1 if idempotent else 0
         try:
-            async for attempt in self._retrying(idempotent):
+            try:  # the usual case needs no retry machinery: tenacity only once one failed
+                return await method(request, timeout=seconds, metadata=self.metadata())
+            except grpc.aio.AioRpcError as exc:
+                if retries < 1 or not _is_unavailable(exc):
+                    raise
+            # Jittered, so many clients do not retry in step (not a secret: S311 is moot).
+            await asyncio.sleep(self.config.retry_initial_wait * random.uniform(0.5, 1.5))  # noqa: S311
+            async for attempt in self._retrying(retries):
                 with attempt:
                     return await method(request, timeout=seconds, metadata=self.metadata())
         except grpc.aio.AioRpcError as exc:
