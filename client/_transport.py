@@ -81,8 +81,9 @@ class Transport:
             except grpc.aio.AioRpcError as exc:
                 if retries < 1 or not _is_unavailable(exc):
                     raise
-            # Jittered, so many clients do not retry in step (not a secret: S311 is moot).
-            await asyncio.sleep(self.config.retry_initial_wait * random.uniform(0.5, 1.5))  # noqa: S311
+            # The first wait as tenacity's below: one initial wait plus up to one of jitter.
+            initial = self.config.retry_initial_wait
+            await asyncio.sleep(initial + random.uniform(0, initial))  # noqa: S311 - jitter
             async for attempt in self._retrying(retries):
                 with attempt:
                     return await method(request, timeout=seconds, metadata=self.metadata())

@@ -42,8 +42,7 @@ class BookCache:
         self._retry_interval = retry_interval
         self._books: OrderedDict[str, Book] = OrderedDict()
         self._epoch = 0
-        self._live = False
-        self._opened = asyncio.Event()
+        self._live = asyncio.Event()  # set while the change stream is open
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> BookCache:
@@ -61,21 +60,21 @@ class BookCache:
     @property
     def live(self) -> bool:
         """Whether books are being remembered (the change stream is open)."""
-        return self._live
+        return self._live.is_set()
 
     async def wait_live(self) -> None:
-        await self._opened.wait()
+        await self._live.wait()
 
     async def get(self, book_id: str) -> Book:
         """The book, from memory when known; raises NotFound like :meth:`BookStore.get`."""
         oid = object_id(book_id)
         key = None if oid is None else str(oid)
-        if key is not None and self._live and (book := self._books.get(key)) is not None:
+        if key is not None and self.live and (book := self._books.get(key)) is not None:
             self._books.move_to_end(key)
             return book
         epoch = self._epoch
         book = await self._store.get(book_id)
-        if key is not None and self._live and epoch == self._epoch:
+        if key is not None and self.live and epoch == self._epoch:
             self._books[key] = book
             if len(self._books) > self._capacity:
                 self._books.popitem(last=False)
@@ -107,15 +106,13 @@ class BookCache:
         while True:
             try:
                 async with await self._store.changes() as stream:
-                    self._live = True
-                    self._opened.set()
+                    self._live.set()
                     async for change in stream:
                         self._hear(change)
             except PyMongoError as exc:
                 log.warning("book change stream failed; reading books from the database",
                             extra={"error": str(exc)})
             finally:
-                self._live = False
-                self._opened.clear()
+                self._live.clear()
                 self._forget_all()
             await asyncio.sleep(self._retry_interval)

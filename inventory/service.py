@@ -2,7 +2,7 @@
 
 Reads need no token: browsing the catalogue is public. Book details and availability come
 through the :class:`~inventory.cache.BookCache` when there is one: at most a change-stream
-delivery (milliseconds) behind the database, and never behind this instance's own writes.
+delivery (milliseconds) behind the database, and never behind this instance's UpdateBook.
 Any book id that names no book,
 including one that is not even well-formed, is NOT_FOUND: ids are opaque to callers, so a
 malformed one is just another id that names nothing, and callers need only one case.

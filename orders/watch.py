@@ -116,9 +116,7 @@ class OrderWatcher:
         except PyMongoError as exc:
             log.warning("order change stream failed; watches read the order periodically",
                         extra={"error": str(exc), "watches": len(self._watching)})
-            if not opened.done():
-                opened.set_result(False)
-            self._notify_all()
+            self._notify_all()  # they wait at the polling interval from now on
         finally:
             if not opened.done():
                 opened.set_result(False)

@@ -53,7 +53,16 @@ class _Guarded:
         method = f"/{self._service}/{name}"
         if inspect.isasyncgenfunction(behavior):
             return _guard_stream(method, behavior)
+        if not inspect.iscoroutinefunction(behavior):
+            behavior = _as_coroutine(behavior)  # generated bases answer unimplemented RPCs so
         return _guard_unary(method, behavior)
+
+
+def _as_coroutine(function: Callable[..., Any]) -> Callable[..., Any]:
+    async def call(*args: Any) -> Any:
+        return function(*args)
+
+    return call
 
 
 async def _abort_for(
@@ -76,9 +85,7 @@ def _guard_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
         try:
-            result = behavior(request, context)
-            # Generated bases answer unimplemented RPCs from plain functions.
-            return await result if inspect.isawaitable(result) else result
+            return await behavior(request, context)
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
         except Exception as exc:  # the boundary where every failure gets a status

@@ -38,9 +38,6 @@ class KeyedLocks:
         if not self._users[key]:
             del self._users[key], self._locks[key]
 
-    def __len__(self) -> int:
-        return len(self._locks)
-
 
 class HeldLocks:
     """The keys one transaction (with its retries) holds, always taken in sorted order.
