@@ -115,7 +115,7 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
         if sort is None:
             raise InvalidArgument("sort", f"unknown sort order {raw_sort}")
         size = validation.page_size(raw_size)
-        print_ = paging.fingerprint(book_filter, words)
+        print_ = paging.fingerprint(book_filter, words, sort)
         after = paging.decode(token, sort, print_)
         page = await self._store.page(BookQuery(book_filter, words, sort, size, after))
         next_token = "" if page.next_cursor is None else paging.encode(page.next_cursor, print_)

@@ -16,12 +16,12 @@ from pymongo.errors import DuplicateKeyError
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from orders.catalog import Catalog
 from orders.lifecycle import Actor, IllegalTransition, Status, check_move
-from orders.model import Order, new_order
+from orders.model import Order, new_order, request_fingerprint
 from orders.payments import PaymentGateway
 from orders.pricing import merge_lines, price_lines
 from orders.store import OrderStore
 from runtime.auth import Principal
-from runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from saga import Outbox, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,9 @@ class OrderCommands:
         self, caller: Principal, *, user_id: str, lines: Sequence[tuple[str, int]],
         idempotency_key: str, payment_token: str,
     ) -> Order:
-        """Price and store a PENDING order with its ``OrderPlaced``; a repeated key returns it."""
+        """Price and store a PENDING order with its ``OrderPlaced``; a repeated request (same
+        key, same lines and payment token) returns the order it placed, and the same key with
+        a different request is refused rather than silently answered with another order."""
         if user_id and user_id != caller.user_id:
             raise PermissionDenied("an order is placed for the caller's own account only")
         key = idempotency_key.strip() or None
@@ -52,12 +54,15 @@ class OrderCommands:
         if len(payment_token) > MAX_TOKEN_LENGTH:
             raise InvalidArgument("payment_token", f"at most {MAX_TOKEN_LENGTH} characters")
         requested = merge_lines(lines)
+        token = payment_token.strip()
+        fingerprint = request_fingerprint(
+            ((line.book_id, line.quantity) for line in requested), token)
         if key is not None and (earlier := await self._store.by_idempotency_key(
                 caller.user_id, key)) is not None:
-            return earlier
+            return _same_request(earlier, fingerprint)
         books = await self._catalog.books(line.book_id for line in requested)
         order = new_order(user_id=caller.user_id, lines=price_lines(requested, books),
-                          payment_token=payment_token.strip(), idempotency_key=key)
+                          payment_token=token, idempotency_key=key, fingerprint=fingerprint)
 
         async def work(uow: UnitOfWork) -> None:
             await self._store.insert(order, uow.session)
@@ -71,7 +76,7 @@ class OrderCommands:
             if key is None or (winner := await self._store.by_idempotency_key(
                     caller.user_id, key)) is None:
                 raise
-            return winner  # the same key won a race a moment ago
+            return _same_request(winner, fingerprint)  # the same key won a race a moment ago
         log.info("order placed", extra={"order_id": order.id, "total_cents": order.total_cents})
         return order
 
@@ -131,6 +136,16 @@ class OrderCommands:
         if moved:
             uow.emit(ev.OrderCancelled(order_id=order_id, reason=reason))
         return moved
+
+
+def _same_request(earlier: Order, fingerprint: str) -> Order:
+    """``earlier`` if it was placed by this very request; orders stored before fingerprints
+    were kept have none and are taken as the same."""
+    if earlier.request_fingerprint and earlier.request_fingerprint != fingerprint:
+        raise FailedPrecondition(
+            "idempotency_key was already used for a different order (other lines or payment "
+            "token); use a new key for a new order")
+    return earlier
 
 
 def shown_to(caller: Principal, order_id: str, order: Order | None) -> Order:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +20,14 @@ def utc_now() -> datetime:
 
 def new_order_id() -> str:
     return uuid.uuid4().hex
+
+
+def request_fingerprint(lines: Iterable[tuple[str, int]], payment_token: str) -> str:
+    """A digest of what an order asks for: the same books and quantities (in any order) paid
+    with the same token give the same digest, so a retried request can be told from another
+    request that reuses its idempotency key."""
+    canonical = json.dumps([sorted(lines), payment_token], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def keyed_order_id(user_id: str, idempotency_key: str) -> str:
@@ -63,6 +73,7 @@ class Order:
     payment_reference: str = ""
     payment_token: str = field(default="", repr=False)
     idempotency_key: str | None = None
+    request_fingerprint: str = ""  # of what was asked, to tell a retry from a reused key
 
     @property
     def version(self) -> int:
@@ -72,7 +83,7 @@ class Order:
 
 def new_order(
     *, user_id: str, lines: tuple[OrderLine, ...], payment_token: str,
-    idempotency_key: str | None, now: datetime | None = None,
+    idempotency_key: str | None, now: datetime | None = None, fingerprint: str = "",
 ) -> Order:
     at = now or utc_now()
     return Order(
@@ -80,5 +91,5 @@ def new_order(
         user_id=user_id, status=Status.PENDING, lines=lines,
         total_cents=sum(line.line_total_cents for line in lines), created_at=at, updated_at=at,
         history=(StatusChange(Status.PENDING, at, "placed"),), payment_token=payment_token,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, request_fingerprint=fingerprint,
     )

@@ -82,12 +82,13 @@ class OrderService(pb_grpc.OrderServiceServicer):
         user_id = request.user_id or caller.user_id
         caller.require_self_or_admin(user_id)
         size = paging.page_size(request.page_size)
-        after = paging.decode_token(request.page_token)
+        query = paging.history_of(user_id)
+        after = paging.decode_token(request.page_token, query)
         found = await self._store.page(user_id, after, size + 1)
         token = ""
         if len(found) > size:
             last = found[size - 1]
-            token = paging.encode_token(paging.Position(last.created_at, last.id))
+            token = paging.encode_token(paging.Position(last.created_at, last.id), query)
         return pb.OrderHistoryResponse(
             orders=[to_proto(order) for order in found[:size]], next_page_token=token)
 

@@ -125,6 +125,7 @@ def to_document(order: Order) -> Document:
     }
     if order.idempotency_key is not None:
         doc["idempotency_key"] = order.idempotency_key
+        doc["request_fingerprint"] = order.request_fingerprint
     return doc
 
 
@@ -140,6 +141,7 @@ def from_document(doc: Document) -> Order:
         payment_reference=doc.get("payment_reference", ""),
         payment_token=doc.get("payment_token", ""),
         idempotency_key=doc.get("idempotency_key"),
+        request_fingerprint=doc.get("request_fingerprint", ""),
         history=tuple(StatusChange(Status(h["status"]), h["at"], h.get("reason", ""))
                       for h in doc.get("history", ())),
         created_at=doc["created_at"], updated_at=doc["updated_at"],

@@ -50,7 +50,9 @@ async def build(db: AsyncDatabase[Document], settings: Settings, config: UserCon
     credentials = Credentials(
         users=users, failures=failures, resets=resets, hasher=hasher,
         throttle=LoginThrottle(config.login_max_failures,
-                               timedelta(seconds=config.login_lockout_seconds)),
+                               timedelta(seconds=config.login_lockout_seconds),
+                               email_max_failures=config.login_email_max_failures,
+                               delay=timedelta(seconds=config.login_delay_seconds)),
         issuer=TokenIssuer(load_private_key(settings),
                            timedelta(seconds=settings.token_ttl_seconds)),
         mailer=mailer or FileMailer(config.mail_dir),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.settings import Settings, SettingsError, positive_int
+from runtime.settings import Settings, SettingsError, positive_int, positive_number
 
 MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
 MAX_BCRYPT_ROUNDS = 31
@@ -27,6 +27,8 @@ class UserConfig:
     admin_email: str | None
     admin_name: str
     admin_password: str | None = field(default=None, repr=False)  # never printed
+    login_email_max_failures: int = 100  # from every address together; see user.lockout
+    login_delay_seconds: float = 1.0  # first wait after a failure, doubling; 0 turns it off
 
     @classmethod
     def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> UserConfig:
@@ -41,9 +43,16 @@ class UserConfig:
                 f"BOOKSTORE_BCRYPT_ROUNDS must be {MIN_BCRYPT_ROUNDS}..{MAX_BCRYPT_ROUNDS}, "
                 f"not {rounds}")
         mail_dir = get("MAIL_DIR")
+        max_failures = positive_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES")
+        email_max = positive_int(get("LOGIN_EMAIL_MAX_FAILURES") or "100",
+                                 "LOGIN_EMAIL_MAX_FAILURES")
+        if email_max <= max_failures:
+            raise SettingsError("BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES must be above "
+                                f"BOOKSTORE_LOGIN_MAX_FAILURES ({max_failures}), not {email_max}")
+        delay = get("LOGIN_DELAY_SECONDS") or "1"
         return cls(
             bcrypt_rounds=rounds,
-            login_max_failures=positive_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES"),
+            login_max_failures=max_failures,
             login_lockout_seconds=positive_int(
                 get("LOGIN_LOCKOUT_SECONDS") or "900", "LOGIN_LOCKOUT_SECONDS"),
             reset_token_ttl_seconds=positive_int(
@@ -53,5 +62,8 @@ class UserConfig:
             admin_name=get("ADMIN_NAME") or "Administrator",
             # A password may legitimately start or end with spaces: read it verbatim.
             admin_password=env.get("BOOKSTORE_ADMIN_PASSWORD") or None,
+            login_email_max_failures=email_max,
+            login_delay_seconds=0.0 if delay == "0" else positive_number(
+                delay, "LOGIN_DELAY_SECONDS"),
         )
 

@@ -1,10 +1,11 @@
 """Passwords in use: logging in, changing a password, and resetting a forgotten one.
 
-Login throttling: every check first records an attempt for the normalized email, then counts
-the attempts inside the window. Recording before counting means concurrent guesses cannot slip
-past the limit together. A correct password clears the record; a wrong one leaves its attempt
-as a failure; a refused (locked) attempt removes its own record, so hammering a locked email
-does not extend the lock.
+Login throttling (:mod:`user.lockout`): every check first records an attempt for the
+normalized email and the caller's address, then counts the attempts inside the window, from
+that address and from everyone. Recording before counting means concurrent guesses cannot slip
+past the limit together. A correct password clears that address's record (never the others',
+which would reset an attacker's count too); a wrong one leaves its attempt as a failure; a
+refused attempt removes its own record, so hammering a locked email does not extend the lock.
 
 Reset tokens: 32 random bytes, URL-safe, mailed raw; only their SHA-256 is stored, so a
 database leak yields no usable token. A token is consumed by a conditional update, so it
@@ -52,23 +53,26 @@ class Credentials:
         self._reset_ttl = reset_ttl
         self._clock = clock
 
-    async def authenticate(self, email: str, password: str) -> tuple[IssuedToken, UserRecord]:
+    async def authenticate(self, email: str, password: str, client: str,
+                           ) -> tuple[IssuedToken, UserRecord]:
+        """A token for the account, if ``password`` is its own; ``client`` is the caller's
+        address, which keys login throttling."""
         email = normalize_email(email)
         if not password:
             raise InvalidArgument("password", "must not be empty")
         user = await self._users.get_by_email(email)
         stored_hash = None if user is None else user.password_hash
-        if not await self._check_throttled(email, password, stored_hash) or user is None:
+        if not await self._check_throttled(email, client, password, stored_hash) or user is None:
             raise InvalidCredentials()
         # Tokens carry real time: the clock seam is for stored timestamps only.
         return self._issuer.issue(user.id, user.role), user
 
-    async def change_password(self, user_id: str, current: str, new: str) -> None:
+    async def change_password(self, user_id: str, current: str, new: str, client: str) -> None:
         check_password(new, field="new_password")
         user = await self._users.get(user_id)
         if user is None:
             raise UserNotFound(user_id)
-        if not await self._check_throttled(user.email, current, user.password_hash):
+        if not await self._check_throttled(user.email, client, current, user.password_hash):
             raise Unauthenticated("current_password is incorrect")
         await self._set_password(user, new)
         log.info("password changed", extra={"user_id": user.id})
@@ -124,18 +128,22 @@ class Credentials:
         await self._resets.discard_for(user.id)  # a new password retires every open token
         await self._failures.clear(user.email)
 
-    async def _check_throttled(self, email: str, password: str, stored_hash: str | None) -> bool:
-        """Whether the password matches, unless recent failures lock ``email`` out."""
+    async def _check_throttled(self, email: str, client: str, password: str,
+                               stored_hash: str | None) -> bool:
+        """Whether the password matches, unless recent failures make this attempt wait."""
         now = self._clock()
-        attempt = await self._failures.record(email, now)
-        earlier = await self._failures.since(
-            email, self._throttle.window_start(now), excluding=attempt)
-        retry_at = self._throttle.retry_at(earlier, now)
-        if retry_at is not None:
+        start = self._throttle.window_start(now)
+        attempt = await self._failures.record(email, client, now)
+        mine = await self._failures.since(email, start, client=client, excluding=attempt)
+        everyone = await self._failures.since(
+            email, start, excluding=attempt, limit=self._throttle.email_max_failures)
+        refusal = self._throttle.refusal(mine, everyone, now)
+        if refusal is not None:
             await self._failures.forget(attempt)
-            log.warning("login locked out", extra={"retry_at": retry_at.isoformat()})
-            raise LoginLocked(describe_retry(retry_at, now))
+            log.warning("login throttled", extra={"retry_at": refusal.retry_at.isoformat(),
+                                                  "whole_email": refusal.whole_email})
+            raise LoginLocked(describe_retry(refusal, now))
         if await self._hasher.verify(password, stored_hash):
-            await self._failures.clear(email)
+            await self._failures.clear(email, client)
             return True
         return False

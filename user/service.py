@@ -20,6 +20,7 @@ from runtime.auth import Role, TokenVerifier
 from runtime.errors import InvalidArgument, PermissionDenied
 from user.accounts import Accounts
 from user.credentials import Credentials
+from user.lockout import client_address
 from user.model import UserRecord
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -58,7 +59,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     async def AuthenticateUser(self, request: user_pb2.UserAuthRequest,
                                context: Context) -> user_pb2.AuthResponse:
-        issued, user = await self._credentials.authenticate(request.email, request.password)
+        issued, user = await self._credentials.authenticate(
+            request.email, request.password, client_address(context.peer()))
         return user_pb2.AuthResponse(access_token=issued.token, token_type="Bearer",
                                      expires_at=_timestamp(issued.expires_at),
                                      user=user_to_proto(user))
@@ -76,7 +78,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         if user_id != principal.user_id:
             raise PermissionDenied("you may only change your own password")
         await self._credentials.change_password(
-            user_id, request.current_password, request.new_password)
+            user_id, request.current_password, request.new_password,
+            client_address(context.peer()))
         return user_pb2.ChangePasswordResponse()
 
     async def RequestPasswordReset(self, request: user_pb2.PasswordResetRequest,

@@ -4,8 +4,9 @@ Collections (one database per service):
 
 - ``users``: one document per account; a unique index on the normalized ``email`` makes
   registration race-free (the second insert fails with a duplicate key).
-- ``login_failures``: ``{email, at}`` per failed login, indexed by (email, at) for counting,
-  with a TTL index on ``at`` so old failures clean themselves up.
+- ``login_failures``: ``{email, client, at}`` per failed login (``client`` is the caller's
+  address), indexed by (email, at) and (email, client, at) for counting per email and per
+  address and email, with a TTL index on ``at`` so old failures clean themselves up.
 - ``password_resets``: the SHA-256 of each reset token with its expiry; consumed by a
   conditional update so a token works once even under concurrent use.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -100,25 +101,36 @@ class LoginFailureStore:
     async def create_indexes(self, ttl_seconds: int) -> None:
         await self._failures.create_index(
             [("email", ASCENDING), ("at", ASCENDING)], name="email_at")
+        await self._failures.create_index(
+            [("email", ASCENDING), ("client", ASCENDING), ("at", ASCENDING)],
+            name="email_client_at")
         await _ensure_ttl_index(self._db, "login_failures", "at", ttl_seconds)
 
-    async def record(self, email: str, at: datetime) -> str:
-        result = await self._failures.insert_one({"email": email, "at": at})
+    async def record(self, email: str, client: str, at: datetime) -> str:
+        result = await self._failures.insert_one({"email": email, "client": client, "at": at})
         return str(result.inserted_id)
 
     async def forget(self, failure_id: str) -> None:
         await self._failures.delete_one({"_id": ObjectId(failure_id)})
 
-    async def since(self, email: str, start: datetime, *, excluding: str | None = None,
-                    ) -> list[datetime]:
+    async def since(self, email: str, start: datetime, *, client: str | None = None,
+                    excluding: str | None = None, limit: int = 0) -> list[datetime]:
+        """Failures for ``email`` after ``start`` (from ``client`` only, if named), oldest
+        first; with ``limit``, only that many of the newest."""
         query: Document = {"email": email, "at": {"$gt": start}}
+        if client is not None:
+            query["client"] = client
         if excluding is not None:
             query["_id"] = {"$ne": ObjectId(excluding)}
-        cursor = self._failures.find(query, {"at": 1, "_id": 0}).sort("at", ASCENDING)
-        return [doc["at"] async for doc in cursor]
+        cursor = self._failures.find(query, {"at": 1, "_id": 0}).sort("at", DESCENDING)
+        return sorted([doc["at"] async for doc in cursor.limit(limit)])
 
-    async def clear(self, email: str) -> None:
-        await self._failures.delete_many({"email": email})
+    async def clear(self, email: str, client: str | None = None) -> None:
+        """Forget ``email``'s failures: those from ``client`` only, if named, else all."""
+        query: Document = {"email": email}
+        if client is not None:
+            query["client"] = client
+        await self._failures.delete_many(query)
 
 
 class ResetTokenStore:

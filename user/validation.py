@@ -7,6 +7,7 @@ so the caller sees exactly what to fix. Passwords are never echoed back in a mes
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from runtime.errors import InvalidArgument
 
@@ -22,6 +23,16 @@ _LOCAL = r"[a-z0-9!#$%&'*+=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+=?^_`{|}~-]+)*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _EMAIL = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[a-z]{{2,63}}")
 
+# Names are written in every script, and many need invisible format characters (category Cf):
+# ZWNJ (U+200C) in ordinary Persian spelling, ZWJ (U+200D) in emoji sequences, variation
+# selectors, emoji tags. Those are accepted. Refused: control characters and line or paragraph
+# breaks, which have no place in a name, and the bidirectional embeddings, overrides and
+# isolates, which can make a name display as something other than what it is ("Trojan
+# Source", CVE-2021-42574). The implicit marks (LRM, RLM, ALM) stay allowed: mixed-direction
+# names sometimes need them, and they cannot reorder text across a name's boundary.
+_BREAKS = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 def normalize_name(raw: str) -> str:
     name = raw.strip()
@@ -29,8 +40,15 @@ def normalize_name(raw: str) -> str:
         raise InvalidArgument("name", "must not be empty")
     if len(name) > NAME_MAX_CHARS:
         raise InvalidArgument("name", f"must be at most {NAME_MAX_CHARS} characters")
-    if any(not ch.isprintable() for ch in name):
-        raise InvalidArgument("name", "must not contain control characters")
+    categories = [unicodedata.category(ch) for ch in name]
+    if any(category in _BREAKS for category in categories):
+        raise InvalidArgument("name", "must not contain control characters or line breaks")
+    if any(ch in _BIDI_CONTROLS for ch in name):
+        raise InvalidArgument(
+            "name", "must not contain bidirectional embedding, override or isolate characters "
+                    "(U+202A to U+202E, U+2066 to U+2069)")
+    if not any(category[0] in "LNPS" for category in categories):  # letters, digits, symbols
+        raise InvalidArgument("name", "must contain at least one visible character")
     return name
 
 

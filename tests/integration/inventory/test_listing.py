@@ -139,9 +139,9 @@ async def test_bad_paging_and_filters_are_refused(client: Client, books: list[pb
         pb.ListBooksRequest(page_size=-1)))
     assert "page_token" in await expect_invalid(client.stub.ListBooks(
         pb.ListBooksRequest(page_token="%%%not-a-token")))
-    assert "another sort" in await expect_invalid(client.stub.ListBooks(
+    assert "another query" in await expect_invalid(client.stub.ListBooks(
         pb.ListBooksRequest(sort=pb.BOOK_SORT_PRICE_ASC, page_token=token)))
-    assert "other filters" in await expect_invalid(client.stub.ListBooks(pb.ListBooksRequest(
+    assert "another query" in await expect_invalid(client.stub.ListBooks(pb.ListBooksRequest(
         sort=pb.BOOK_SORT_TITLE, page_token=token, filter=pb.BookFilter(in_stock_only=True))))
     body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     body["i"] = "zz"
@@ -154,6 +154,8 @@ async def test_bad_paging_and_filters_are_refused(client: Client, books: list[pb
         filter=pb.BookFilter(min_price_cents=-1))))
     assert "sort" in await expect_invalid(client.stub.ListBooks(
         pb.ListBooksRequest(sort=99)))  # type: ignore[arg-type]
+    assert "another query" in await expect_invalid(client.stub.SearchBooks(pb.SearchBooksRequest(
+        query="dune", sort=pb.BOOK_SORT_TITLE, page_token=token)))
     # The token still works where it belongs.
     resumed = await client.stub.ListBooks(pb.ListBooksRequest(
         sort=pb.BOOK_SORT_TITLE, page_size=2, page_token=token))
@@ -163,3 +165,33 @@ async def test_bad_paging_and_filters_are_refused(client: Client, books: list[pb
 async def test_empty_catalogue_lists_nothing(client: Client) -> None:
     response = await client.stub.ListBooks(pb.ListBooksRequest())
     assert (list(response.books), response.next_page_token) == ([], "")
+
+
+def _crafted(body: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+async def test_crafted_page_tokens_are_invalid_arguments_naming_the_field(
+    client: Client, books: list[pb.Book],
+) -> None:
+    first = await client.stub.ListBooks(pb.ListBooksRequest(
+        sort=pb.BOOK_SORT_PRICE_ASC, page_size=2))
+    body = json.loads(base64.urlsafe_b64decode(
+        first.next_page_token + "=" * (-len(first.next_page_token) % 4)))
+    nested = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
+    shallow_nested = base64.urlsafe_b64encode(b"[" * 700 + b"]" * 700).decode()
+    crafted = [
+        _crafted({**body, "k": 2**63}), _crafted({**body, "k": -(2**63) - 1}),
+        _crafted({**body, "k": 10**400}), _crafted({**body, "k": -1}),
+        _crafted({**body, "k": 1e308}), _crafted({**body, "k": {"$gt": 0}}),
+        _crafted({**body, "i": {"$ne": None}}), nested, shallow_nested,
+    ]
+    for token in crafted:
+        for call in (client.stub.ListBooks(pb.ListBooksRequest(
+                         sort=pb.BOOK_SORT_PRICE_ASC, page_token=token)),
+                     client.stub.SearchBooks(pb.SearchBooksRequest(
+                         query="dune", sort=pb.BOOK_SORT_PRICE_ASC, page_token=token))):
+            assert (await expect_invalid(call)).startswith("page_token:")
+    resumed = await client.stub.ListBooks(pb.ListBooksRequest(
+        sort=pb.BOOK_SORT_PRICE_ASC, page_size=2, page_token=first.next_page_token))
+    assert resumed.books

@@ -46,6 +46,53 @@ async def test_same_idempotency_key_returns_the_same_order(stack: Stack) -> None
     assert await stack.db["outbox"].count_documents({"name": "OrderPlaced"}) == 3
 
 
+async def test_same_request_again_returns_its_order_whatever_the_line_order(
+    stack: Stack,
+) -> None:
+    a, b = await stack.add_book(stock=10), await stack.add_book(stock=10)
+    first = await stack.place((a, 2), (b, 1), idempotency_key="k-1", payment_token="tok_visa")
+    again = await stack.place((b, 1), (a, 1), (a, 1), idempotency_key="k-1",
+                              payment_token="tok_visa")
+    assert again.id == first.id
+    assert await stack.db["orders"].count_documents({}) == 1
+
+
+@pytest.mark.parametrize(("lines", "payment_token"), [
+    ([(0, 2)], "tok_visa"),  # another quantity
+    ([(1, 1)], "tok_visa"),  # another book
+    ([(0, 1), (1, 1)], "tok_visa"),  # another line
+    ([(0, 1)], "tok_mastercard"),  # another payment token
+])
+async def test_same_key_for_a_different_order_is_refused(
+    stack: Stack, lines: list[tuple[int, int]], payment_token: str,
+) -> None:
+    books = [await stack.add_book(stock=10), await stack.add_book(stock=10)]
+    first = await stack.place((books[0], 1), idempotency_key="k-1", payment_token="tok_visa")
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stack.place(*[(books[i], q) for i, q in lines], idempotency_key="k-1",
+                          payment_token=payment_token)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "idempotency_key was already used for a different order" in (
+        info.value.details() or "")
+    stored = await stack.db["orders"].find({}).to_list()
+    assert [o["_id"] for o in stored] == [first.id]
+
+
+async def test_racing_requests_with_one_key_get_one_order_or_a_refusal(stack: Stack) -> None:
+    book = await stack.add_book(stock=10)
+    outcomes = await asyncio.gather(
+        *(stack.place((book, quantity), idempotency_key="k-race")
+          for quantity in (1, 2, 1, 2)), return_exceptions=True)
+    placed = [o for o in outcomes if isinstance(o, pb.Order)]
+    refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len({o.id for o in placed}) == 1
+    assert len({o.lines[0].quantity for o in placed}) == 1
+    assert len(placed) + len(refused) == 4
+    assert all(e.code() == grpc.StatusCode.FAILED_PRECONDITION for e in refused)
+    assert len(refused) == 2
+    assert await stack.db["orders"].count_documents({}) == 1
+
+
 @pytest.mark.parametrize(("quantities", "field"), [
     ([0], "lines[0].quantity"), ([1, 101], "lines[1].quantity"), ([1] * 21, "lines"), ([], "lines"),
 ])

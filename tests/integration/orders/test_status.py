@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from typing import Any
 
 import grpc
@@ -127,6 +129,40 @@ async def test_history_pages_newest_first(stack: Stack) -> None:
                                        stack.orders.GetOrderHistory(
                                            pb.UserIDRequest(page_size=101),
                                            metadata=stack.alice))
+
+
+def _crafted(body: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+async def test_history_refuses_tokens_it_did_not_issue_for_that_history(stack: Stack) -> None:
+    book = await stack.add_book(stock=50)
+    for _ in range(3):
+        await stack.place((book, 1))
+        await stack.place((book, 1), who=stack.bob)
+    page = await stack.orders.GetOrderHistory(pb.UserIDRequest(page_size=1),
+                                              metadata=stack.alice)
+    token = page.next_page_token
+    body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    crafted = [
+        _crafted({**body, "t": 2**63}), _crafted({**body, "t": 10**400}),
+        _crafted({**body, "t": -1}), _crafted({**body, "i": {"$gt": ""}}),
+        _crafted({**body, "extra": 1}), _crafted({"t": body["t"], "i": body["i"]}),
+        base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode(),
+        base64.urlsafe_b64encode(b"{\"q\":" * 300 + b"1" + b"}" * 300).decode(),
+    ]
+    for forged in crafted:
+        details = await expect(grpc.StatusCode.INVALID_ARGUMENT, stack.orders.GetOrderHistory(
+            pb.UserIDRequest(page_token=forged), metadata=stack.alice))
+        assert details.startswith("page_token:")
+    # Alice's token does not page through Bob's history, even in an admin's hands.
+    for who, user_id in ((stack.bob, ""), (stack.admin, "bob")):
+        details = await expect(grpc.StatusCode.INVALID_ARGUMENT, stack.orders.GetOrderHistory(
+            pb.UserIDRequest(user_id=user_id, page_token=token), metadata=who))
+        assert "another query" in details
+    resumed = await stack.orders.GetOrderHistory(
+        pb.UserIDRequest(page_size=1, page_token=token), metadata=stack.alice)
+    assert len(resumed.orders) == 1
 
 
 async def test_watch_sees_pending_then_confirmed_then_completion(stack: Stack) -> None:

@@ -47,6 +47,7 @@ class Harness:
     config: UserConfig
     clock: FakeClock
     mail_dir: Path
+    address: str  # where the server listens, for callers that reach it another way
 
 
 @pytest.fixture
@@ -57,7 +58,9 @@ def user_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def user_config(user_settings: Settings) -> UserConfig:
-    env = {"BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOGIN_MAX_FAILURES": str(MAX_FAILURES)}
+    # No growing delay here: these tests count failures; test_throttling.py covers delays.
+    env = {"BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
+           "BOOKSTORE_LOGIN_DELAY_SECONDS": "0"}
     return UserConfig.from_env(user_settings, env)
 
 
@@ -71,7 +74,8 @@ async def harness(mongo_db: AsyncDatabase[Document], user_settings: Settings,
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             yield Harness(user_pb2_grpc.UserServiceStub(channel), service, mongo_db,
-                          user_settings, user_config, clock, user_config.mail_dir)
+                          user_settings, user_config, clock, user_config.mail_dir,
+                          server.address)
     finally:
         await server.stop(0)
 

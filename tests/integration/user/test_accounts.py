@@ -77,6 +77,23 @@ async def test_invalid_registration_names_the_field_and_stores_nothing(
     assert await harness.db["users"].count_documents({}) == 0
 
 
+@pytest.mark.parametrize("name", [
+    "نیما مهدی\u200cزاده",  # noqa: RUF001 (ZWNJ, as Persian is spelled)
+    "\U0001F469\u200D\U0001F4BB Ada",  # an emoji ZWJ sequence
+])
+async def test_names_with_joiners_are_registered_as_written(stub: Stub, name: str) -> None:
+    user = await register(stub, name=name)
+    assert user.name == name
+
+
+async def test_name_with_a_bidirectional_override_is_refused(harness: Harness) -> None:
+    error = await rpc_error(register(harness.stub, name="Ada \u202eecilA"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (error.details() or "").startswith("name:")
+    assert "bidirectional" in (error.details() or "")
+    assert await harness.db["users"].count_documents({}) == 0
+
+
 async def test_73_byte_password_error_names_the_limit(stub: Stub) -> None:
     error = await rpc_error(register(stub, password="é" * 36 + "a"))
     assert "72 bytes" in (error.details() or "")

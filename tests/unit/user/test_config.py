@@ -22,6 +22,13 @@ def test_defaults() -> None:
     assert cfg.mail_dir == Path("/srv/data/mail")
     assert cfg.admin_email is None
     assert cfg.admin_password is None
+    assert (cfg.login_email_max_failures, cfg.login_delay_seconds) == (100, 1.0)
+
+
+def test_login_throttle_overrides() -> None:
+    cfg = config(BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES="40", BOOKSTORE_LOGIN_DELAY_SECONDS="0.5")
+    assert (cfg.login_email_max_failures, cfg.login_delay_seconds) == (40, 0.5)
+    assert config(BOOKSTORE_LOGIN_DELAY_SECONDS="0").login_delay_seconds == 0
 
 
 def test_overrides() -> None:
@@ -40,6 +47,8 @@ def test_admin_password_is_not_in_repr() -> None:
 @pytest.mark.parametrize(("name", "value"), [
     ("BOOKSTORE_BCRYPT_ROUNDS", "3"), ("BOOKSTORE_BCRYPT_ROUNDS", "32"),
     ("BOOKSTORE_LOGIN_MAX_FAILURES", "0"), ("BOOKSTORE_RESET_TOKEN_TTL_SECONDS", "soon"),
+    ("BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES", "5"), ("BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES", "x"),
+    ("BOOKSTORE_LOGIN_DELAY_SECONDS", "-1"), ("BOOKSTORE_LOGIN_DELAY_SECONDS", "soon"),
 ])
 def test_bad_values_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

@@ -19,6 +19,43 @@ def test_bad_names_are_refused_naming_the_field(raw: str) -> None:
     assert caught.value.field == "name"
 
 
+@pytest.mark.parametrize("raw", [
+    "نیما مهدی\u200cزاده",  # noqa: RUF001 (ZWNJ: ordinary Persian spelling)
+    "Ada \U0001F469\u200D\U0001F4BB",  # woman technologist: a ZWJ sequence
+    "\U0001F468\u200D\U0001F469\u200D\U0001F467",  # family: ZWJ sequence
+    "\u2764\uFE0F Ada",  # heart with a variation selector
+    # flag of Scotland: an emoji tag sequence
+    "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F Ada",
+    "Jos\u00e9 \u200eLRM",  # implicit direction mark
+    "Ada\u00a0Lovelace",  # no-break space
+])
+def test_names_with_the_format_characters_scripts_need_are_kept(raw: str) -> None:
+    assert normalize_name(raw) == raw
+
+
+@pytest.mark.parametrize("raw", ["bad\nname", "tab\there", "nul\x00", "del\x7f", "c1\x85x",
+                                 "line\u2028sep", "para\u2029sep"])
+def test_names_with_control_characters_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidArgument, match="control characters") as caught:
+        normalize_name(raw)
+    assert caught.value.field == "name"
+
+
+@pytest.mark.parametrize("mark", [chr(c) for c in (*range(0x202A, 0x202F),
+                                                    *range(0x2066, 0x206A))])
+def test_bidirectional_overrides_and_isolates_are_refused(mark: str) -> None:
+    with pytest.raises(InvalidArgument, match="bidirectional") as caught:
+        normalize_name(f"admin{mark}nimda")
+    assert caught.value.field == "name"
+
+
+@pytest.mark.parametrize("raw", ["\u200d", "\u200c\u00a0\u200d", "\ufe0f"])
+def test_a_name_of_only_invisible_characters_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidArgument, match="visible") as caught:
+        normalize_name(raw)
+    assert caught.value.field == "name"
+
+
 def test_name_of_100_characters_is_accepted() -> None:
     assert normalize_name("é" * 100) == "é" * 100
 
