@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
+from runtime.channels import balanced_channel
 from runtime.telemetry import (
     Telemetry,
     TelemetryError,
@@ -35,7 +36,7 @@ def recorded() -> tuple[Telemetry, InMemorySpanExporter]:
 
 async def call_get_user(telemetry: Telemetry, user_id: str) -> grpc.StatusCode:
     """One ``GetUser`` through the interceptors on both sides; the status it ended with."""
-    async with serving(telemetry.server_interceptors) as address, grpc.aio.insecure_channel(
+    async with serving(telemetry.server_interceptors) as address, balanced_channel(
             address, interceptors=telemetry.client_interceptors) as channel:
         stub = user_pb2_grpc.UserServiceStub(channel)
         try:
