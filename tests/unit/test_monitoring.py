@@ -33,10 +33,11 @@ SERVICES = {"user": 9101, "inventory": 9102, "orders": 9103}
 BUILT_IN = {"up"}
 
 
-def promtool() -> str:
-    found = shutil.which("promtool")
+def require_tool(name: str) -> str:
+    """The path of Prometheus's ``name`` (promtool, prometheus), else a skip or a failure."""
+    found = shutil.which(name)
     if found is None:
-        reason = "no promtool: install Prometheus (Debian: apt-get install prometheus)"
+        reason = f"no {name}: install Prometheus (Debian: apt-get install prometheus)"
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{reason} ({REQUIRE_ENV}=1 forbids skipping)", pytrace=False)
         pytest.skip(reason)
@@ -44,8 +45,8 @@ def promtool() -> str:
 
 
 def run_promtool(*args: str) -> None:
-    run = subprocess.run([promtool(), *args], cwd=MONITORING, capture_output=True, text=True,
-                         timeout=60, check=False)
+    run = subprocess.run([require_tool("promtool"), *args], cwd=MONITORING,
+                         capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
