@@ -9,6 +9,8 @@ pick_first, would send everything to one instance.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 
 ROUND_ROBIN: tuple[tuple[str, str], ...] = (("grpc.lb_policy_name", "round_robin"),)
@@ -22,6 +24,12 @@ def grpc_target(address: str) -> str:
     return address.strip()
 
 
-def balanced_channel(address: str) -> grpc.aio.Channel:
-    """An insecure channel calling every instance behind ``address`` in turn."""
-    return grpc.aio.insecure_channel(grpc_target(address), options=ROUND_ROBIN)
+def balanced_channel(
+    address: str, *, interceptors: Sequence[grpc.aio.ClientInterceptor] = ()
+) -> grpc.aio.Channel:
+    """An insecure channel calling every instance behind ``address`` in turn.
+
+    ``interceptors``: a service's ``Telemetry.client_interceptors``, so calls join its traces.
+    """
+    return grpc.aio.insecure_channel(grpc_target(address), options=ROUND_ROBIN,
+                                     interceptors=list(interceptors) or None)

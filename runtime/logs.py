@@ -1,10 +1,16 @@
-"""Structured logging: one JSON object per line, tagged with the service's name."""
+"""Structured logging: one JSON object per line, tagged with the service's name.
+
+A line written inside a span carries its ``trace_id`` and ``span_id`` (lowercase hex, as in
+W3C ``traceparent``), so a trace in the tracing backend and the lines it wrote find each other.
+Other context, such as ``order_id``, comes with the call's ``extra``.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 
+from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 
@@ -18,10 +24,22 @@ class _ServiceTag(logging.Filter):
         return True
 
 
+class TraceContext(logging.Filter):
+    """Adds the current span's ids to a record; a record outside any span gets none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = trace.format_trace_id(context.trace_id)
+            record.span_id = trace.format_span_id(context.span_id)
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     """Send every log record to stderr as JSON (or plain text for people at a terminal)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ServiceTag(service))
+    handler.addFilter(TraceContext())
     if fmt == "json":
         handler.setFormatter(JsonFormatter(
             "{asctime}{levelname}{service}{name}{message}",

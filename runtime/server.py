@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from pymongo.errors import ConnectionFailure
 
 from runtime.errors import BookstoreError
+from runtime.metrics import RpcMetrics
 
 log = logging.getLogger(__name__)
 
@@ -82,33 +83,51 @@ async def _abort_for(
 
 
 def _guard_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    rpc = RpcMetrics(method)
+
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
+        cancelled = False
         try:
             return await behavior(request, context)
-        except (asyncio.CancelledError, grpc.aio.AbortError):
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        except grpc.aio.AbortError:
             raise
         except Exception as exc:  # the boundary where every failure gets a status
             await _abort_for(method, exc, context)
         finally:
+            elapsed = time.perf_counter() - started
+            # An abort, here or in the servicer, has set the code; a plain return has not.
+            rpc.observe(grpc.StatusCode.CANCELLED if cancelled else context.code(), elapsed)
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("rpc", extra={"rpc": method,
-                                        "ms": (time.perf_counter() - started) * 1e3})
+                log.debug("rpc", extra={"rpc": method, "ms": elapsed * 1e3})
 
     return guarded
 
 
 def _guard_stream(method: str, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., Any]:
+    rpc = RpcMetrics(method)
+
     async def guarded(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
+        started = time.perf_counter()
+        cancelled = False
         try:
             async for response in behavior(request, context):
                 yield response
-        except (asyncio.CancelledError, grpc.aio.AbortError):
+        except (asyncio.CancelledError, GeneratorExit):  # the caller went away
+            cancelled = True
+            raise
+        except grpc.aio.AbortError:
             raise
         except Exception as exc:  # as in _guard_unary
             await _abort_for(method, exc, context)
+        finally:
+            rpc.observe(grpc.StatusCode.CANCELLED if cancelled else context.code(),
+                        time.perf_counter() - started)
 
     return guarded
 
