@@ -24,9 +24,9 @@ async def main() -> None:
         table = subscriptions(InventoryHandlers(StockLedger(db)))
         async with (SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
                                     subscriptions=table, prefix=settings.saga_prefix,
-                                    prefetch=settings.saga_prefetch),
+                                    prefetch=settings.saga_prefetch) as saga,
                     BookCache(store) as cache):
-            service = InventoryService(store, verifier, cache)
+            service = InventoryService(store, saga.outbox, verifier, cache)
             server = GrpcServer(settings.listen_addr, [service.binding()])
             await serve(server, settings.shutdown_grace_seconds)
 

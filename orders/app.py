@@ -10,7 +10,9 @@ from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orders.catalog import Catalog, InventoryCatalog
+from orders.catalogue import Catalog, CatalogueHandlers, ReadModelCatalogue
+from orders.catalogue_fill import CatalogueFill
+from orders.catalogue_store import CatalogueStore
 from orders.commands import OrderCommands
 from orders.config import OrdersConfig
 from orders.handlers import OrderHandlers, subscriptions
@@ -51,27 +53,38 @@ def assemble(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: Payme
 
 
 async def run(settings: Settings, config: OrdersConfig) -> None:
-    """Serve until SIGTERM or SIGINT, sweeping timed-out orders in the background."""
+    """Serve until SIGTERM or SIGINT, sweeping timed-out orders in the background.
+
+    Inventory is reached only to fill the catalogue read model (in the background, once);
+    orders are priced from the read model, which inventory's events keep current."""
     verifier = TokenVerifier(load_public_key(settings))
     async with (open_database(settings.mongo_url, settings.mongo_db) as db,
                 balanced_channel(settings.inventory_addr) as channel):
         store = OrderStore(db)
         await store.ensure_indexes()
         gateway = gateway_for(db, config)
-        table = subscriptions(OrderHandlers(store, gateway))
+        catalogue = CatalogueStore(db)
+        table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
         async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
                                    subscriptions=table, prefix=settings.saga_prefix,
                                    prefetch=settings.saga_prefetch) as saga:
-            app = assemble(store, saga.outbox, InventoryCatalog(channel), gateway, verifier,
-                           config)
-            sweeping = asyncio.create_task(app.sweeper.run(), name="order-sweeper")
+            app = assemble(store, saga.outbox, ReadModelCatalogue(catalogue), gateway,
+                           verifier, config)
+            # After the participant bound the queue to the catalogue events: none is missed.
+            background = [
+                asyncio.create_task(app.sweeper.run(), name="order-sweeper"),
+                asyncio.create_task(CatalogueFill(catalogue, channel).fill_unless_filled(),
+                                    name="catalogue-fill"),
+            ]
             try:
                 await serve(GrpcServer(settings.listen_addr, [app.service.binding()]),
                             settings.shutdown_grace_seconds)
             finally:
-                sweeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeping
+                for task in background:
+                    task.cancel()
+                for task in background:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await app.watcher.close()
 
 

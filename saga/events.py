@@ -21,6 +21,8 @@ EVENT_TYPES: dict[str, type[Message]] = {
         events_pb2.StockRejected,
         events_pb2.OrderConfirmed,
         events_pb2.OrderCancelled,
+        events_pb2.BookAdded,
+        events_pb2.BookChanged,
     )
 }
 
@@ -51,4 +53,5 @@ def ensure_meta(event: Message) -> events_pb2.EventMeta:
 
 
 def order_id_of(event: Message) -> str:
-    return str(event.order_id)  # type: ignore[attr-defined]
+    """The order an event is about; empty for events about no order (the catalogue's)."""
+    return str(getattr(event, "order_id", ""))

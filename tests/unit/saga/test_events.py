@@ -8,17 +8,24 @@ import pytest
 
 import saga
 from contracts.bookstore.events.v1 import events_pb2
-from saga.events import EVENT_TYPES, ensure_meta, event_name, new_meta
+from saga.events import EVENT_TYPES, ensure_meta, event_name, new_meta, order_id_of
 
 
-def test_registry_holds_the_five_saga_events_by_name() -> None:
+def test_registry_holds_the_saga_and_catalogue_events_by_name() -> None:
     assert {
         "OrderPlaced": events_pb2.OrderPlaced,
         "StockReserved": events_pb2.StockReserved,
         "StockRejected": events_pb2.StockRejected,
         "OrderConfirmed": events_pb2.OrderConfirmed,
         "OrderCancelled": events_pb2.OrderCancelled,
+        "BookAdded": events_pb2.BookAdded,
+        "BookChanged": events_pb2.BookChanged,
     } == EVENT_TYPES
+
+
+def test_catalogue_events_belong_to_no_order() -> None:
+    assert order_id_of(events_pb2.BookAdded()) == ""
+    assert order_id_of(events_pb2.OrderCancelled(order_id="o-1")) == "o-1"
 
 
 def test_event_name_is_the_message_name() -> None:
