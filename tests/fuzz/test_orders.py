@@ -21,7 +21,9 @@ from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
 from orders.app import OrdersApp, assemble
-from orders.catalog import InventoryCatalog
+from orders.catalogue import ReadModelCatalogue
+from orders.catalogue_fill import CatalogueFill
+from orders.catalogue_store import CatalogueStore
 from orders.config import OrdersConfig
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
@@ -66,6 +68,7 @@ class Running:
     servers: list[GrpcServer]
     catalog_channel: grpc.aio.Channel
     app: OrdersApp
+    fill: CatalogueFill
 
     async def close(self, names: list[str]) -> None:
         for server in self.servers:
@@ -89,19 +92,22 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         orders_db, inventory_db = client[names[0]], client[names[1]]
         books = BookStore(inventory_db)
         await books.ensure_indexes()
-        inventory = GrpcServer("127.0.0.1:0", [InventoryService(books, verifier).binding()])
+        inventory = GrpcServer(
+            "127.0.0.1:0", [InventoryService(books, Outbox(inventory_db), verifier).binding()])
         await inventory.start()
         store = OrderStore(orders_db)
         await store.ensure_indexes()
         outbox = Outbox(orders_db)
         await outbox.ensure_indexes()
         channel = grpc.aio.insecure_channel(inventory.address)
-        app = assemble(store, outbox, InventoryCatalog(channel, deadline=2.0),
+        catalogue = CatalogueStore(orders_db)
+        app = assemble(store, outbox, ReadModelCatalogue(catalogue),
                        SimulatedGateway(orders_db, limit_cents=50_000), verifier,
                        OrdersConfig(timeout_seconds=600, sweep_seconds=60))
         orders = GrpcServer("127.0.0.1:0", [app.service.binding()])
         await orders.start()
-        return Running(client, [orders, inventory], channel, app)
+        return Running(client, [orders, inventory], channel, app,
+                       CatalogueFill(catalogue, channel, attempts=3))
 
     running = loop.run(start())
     admin = bearer(issuer.issue("fuzz-admin", Role.ADMIN).token)
@@ -117,6 +123,7 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
             book_ids.append(shelf.unary("AddBook", inv.BookRequest(
                 title=f"Book {n}", author="An Author", isbn=body + isbn13_check_digit(body),
                 price_cents=500 * n, stock=1000), inv.BookResponse, admin).book.id)
+        loop.run(running.fill.fill())  # orders learns the books as on a first start
         customer = bearer(customer_token)
         order_ids = [target.unary("PlaceOrder", pb.OrderRequest(
             lines=[pb.OrderLineRequest(book_id=book, quantity=1)], idempotency_key=f"k{n}",

@@ -22,6 +22,7 @@ from inventory.store import BookStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
 from runtime.mongo import Document
 from runtime.server import GrpcServer
+from saga import Outbox
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,8 @@ async def client(mongo_db: AsyncDatabase[Document]) -> AsyncIterator[Client]:
     await store.ensure_indexes()
     async with BookCache(store) as cache:  # as deployed: every read test covers the cache
         await asyncio.wait_for(cache.wait_live(), 10)
-        service = InventoryService(store, TokenVerifier(key.public_key()), cache)
+        service = InventoryService(store, Outbox(mongo_db), TokenVerifier(key.public_key()),
+                                   cache)
         server = GrpcServer("127.0.0.1:0", [service.binding()])
         await server.start()
         try:

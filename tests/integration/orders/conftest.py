@@ -2,7 +2,8 @@
 
 Both talk to real MongoDB (a fresh database each) through real channels. Saga reactions are
 driven through ``Outbox.run`` here, as the consumer drives them; ``test_saga.py`` adds the
-broker.
+broker. Catalogue events inventory stores in its outbox are handed to orders the same way,
+so a book added here is known to orders when ``add_book`` returns.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
 from orders.app import OrdersApp, assemble
-from orders.catalog import InventoryCatalog
+from orders.catalogue import CatalogueHandlers, ReadModelCatalogue
+from orders.catalogue_fill import CatalogueFill
+from orders.catalogue_store import CatalogueStore
 from orders.config import OrdersConfig
 from orders.handlers import OrderHandlers
 from orders.payments import SimulatedGateway
@@ -59,17 +62,38 @@ class Stack:
     app: OrdersApp
     outbox: Outbox
     handlers: OrderHandlers
+    catalogue: CatalogueHandlers
     gateway: SimulatedGateway
     db: AsyncDatabase[Document]
     inventory_db: AsyncDatabase[Document]
     inventory_server: GrpcServer
 
     async def add_book(self, title: str = "A Book", price_cents: int = 1000,
-                       stock: int = 5) -> str:
+                       stock: int = 5, *, tell_orders: bool = True) -> str:
+        """Add a book in inventory and, unless told not to, deliver its ``BookAdded``."""
         response = await self.inventory.AddBook(
             inv.BookRequest(title=title, author="An Author", isbn=fresh_isbn(),
                             price_cents=price_cents, stock=stock), metadata=self.admin)
+        if tell_orders:
+            await self.deliver_catalogue_events()
         return response.book.id
+
+    async def change_price(self, book_id: str, price_cents: int) -> None:
+        """Reprice a book in inventory and deliver its ``BookChanged`` to orders."""
+        await self.inventory.UpdateBook(
+            inv.BookUpdateRequest(book_id=book_id, price_cents=price_cents),
+            metadata=self.admin)
+        await self.deliver_catalogue_events()
+
+    async def deliver_catalogue_events(self) -> None:
+        """Deliver every catalogue event inventory stored and orders has not had yet."""
+        found = await self.inventory_db["outbox"].find(
+            {"name": {"$in": ["BookAdded", "BookChanged"]}, "delivered": {"$ne": True}}
+        ).sort("created_at", 1).to_list()
+        for record in found:
+            await self.deliver(EVENT_TYPES[record["name"]].FromString(record["payload"]))
+            await self.inventory_db["outbox"].update_one(
+                {"_id": record["_id"]}, {"$set": {"delivered": True}})
 
     async def place(self, *lines: tuple[str, int], who: Metadata | None = None,
                     **fields: Any) -> pb.Order:
@@ -81,7 +105,9 @@ class Stack:
         """Handle ``event`` as the consumer would: in one outbox transaction."""
         table: dict[type[Message], Handler] = {
             ev.StockReserved: self.handlers.on_stock_reserved,
-            ev.StockRejected: self.handlers.on_stock_rejected}
+            ev.StockRejected: self.handlers.on_stock_rejected,
+            ev.BookAdded: self.catalogue.on_book_added,
+            ev.BookChanged: self.catalogue.on_book_changed}
         handler = table[type(event)]
 
         async def work(uow: UnitOfWork) -> None:
@@ -125,7 +151,10 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
 
     books = BookStore(inventory_db)
     await books.ensure_indexes()
-    inventory_server = GrpcServer("127.0.0.1:0", [InventoryService(books, verifier).binding()])
+    inventory_outbox = Outbox(inventory_db)
+    await inventory_outbox.ensure_indexes()
+    inventory_server = GrpcServer(
+        "127.0.0.1:0", [InventoryService(books, inventory_outbox, verifier).binding()])
     await inventory_server.start()
 
     store = OrderStore(orders_db)
@@ -134,8 +163,9 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
     await outbox.ensure_indexes()
     gateway = SimulatedGateway(orders_db, limit_cents=50_000)
     inventory_channel = grpc.aio.insecure_channel(inventory_server.address)
-    catalog = InventoryCatalog(inventory_channel, deadline=1.0, attempts=2, initial_wait=0.01)
-    app = assemble(store, outbox, catalog, gateway, verifier,
+    catalogue = CatalogueStore(orders_db)
+    await CatalogueFill(catalogue, inventory_channel, attempts=3).fill()  # as on a first start
+    app = assemble(store, outbox, ReadModelCatalogue(catalogue), gateway, verifier,
                    OrdersConfig(timeout_seconds=60, sweep_seconds=1))
     orders_server = GrpcServer("127.0.0.1:0", [app.service.binding()])
     await orders_server.start()
@@ -147,7 +177,8 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
                 inventory=inv_grpc.InventoryServiceStub(admin_channel), issuer=issuer,
                 admin=bearer(issuer, "admin-1", Role.ADMIN), alice=bearer(issuer, "alice"),
                 bob=bearer(issuer, "bob"), app=app, outbox=outbox,
-                handlers=OrderHandlers(store, gateway), gateway=gateway, db=orders_db,
+                handlers=OrderHandlers(store, gateway), catalogue=CatalogueHandlers(catalogue),
+                gateway=gateway, db=orders_db,
                 inventory_db=inventory_db,
                 inventory_server=inventory_server)
     finally:

@@ -33,7 +33,8 @@ async def saga(stack: Stack, amqp_url: str) -> AsyncIterator[Stack]:
                                    InventoryHandlers(StockLedger(stack.inventory_db))),
                                **fast), \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
-                            subscriptions=order_subscriptions(stack.handlers), **fast):
+                            subscriptions=order_subscriptions(stack.handlers, stack.catalogue),
+                            **fast):
         yield stack
     connection = await aio_pika.connect(amqp_url)
     async with connection:
