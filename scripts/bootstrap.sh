@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 "$python" scripts/lockcheck.py
 
-# install VENV LOCK [then...]: VENV from LOCK, every file checked against its hash.
+# install VENV LOCK "FILES" [then...]: VENV from LOCK, every file checked against its hash;
+# again only when one of FILES changes.
 install() {
-  local venv=$1 lock=$2; shift 2
+  local venv=$1 lock=$2 inputs=$3; shift 3
   local stamp
-  stamp=$venv/.installed-$(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)
+  # shellcheck disable=SC2086  # FILES is a list
+  stamp=$venv/.installed-$(cat $inputs | sha256sum | cut -c1-16)
   [ -f "$stamp" ] && return 0
   echo "[bootstrap] installing $lock into $venv/" >&2
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
@@ -22,6 +24,6 @@ install() {
   touch "$stamp"
 }
 
-install .venv requirements/dev.txt \
+install .venv requirements/dev.txt "requirements/dev.txt pyproject.toml" \
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
-install .venv-deploy-lint requirements/deploy-lint.txt
+install .venv-deploy-lint requirements/deploy-lint.txt requirements/deploy-lint.txt

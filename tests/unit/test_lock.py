@@ -73,6 +73,6 @@ def test_image_and_bootstrap_install_from_the_locks() -> None:
     bootstrap = (ROOT / "scripts" / "bootstrap.sh").read_text()
     assert "scripts/lockcheck.py" in bootstrap
     assert "--require-hashes -r" in bootstrap
-    assert "install .venv requirements/dev.txt" in bootstrap
+    assert 'install .venv requirements/dev.txt "requirements/dev.txt pyproject.toml"' in bootstrap
     assert "--no-deps -e ." in bootstrap
     assert "install .venv-deploy-lint requirements/deploy-lint.txt" in bootstrap
