@@ -48,8 +48,8 @@ def write(path: Path, text: str, uid: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
+    tmp.chmod(0o400)  # first: once the file is another uid's, changing its mode needs FOWNER
     os.chown(tmp, uid, uid)
-    tmp.chmod(0o400)
     tmp.replace(path)
 
 

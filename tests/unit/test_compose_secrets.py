@@ -18,6 +18,12 @@ import pytest
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 
 
+def chown_checking_mode(path: Path, uid: int, gid: int) -> None:
+    """Stands in for os.chown: the step keeps only CAP_CHOWN, not CAP_FOWNER, so a file's
+    mode must be final before it changes hands."""
+    assert Path(path).stat().st_mode & 0o777 == 0o400, path
+
+
 @pytest.fixture
 def init_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     spec = importlib.util.spec_from_file_location("init_secrets", COMPOSE / "init_secrets.py")
@@ -26,7 +32,7 @@ def init_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "ROOT", tmp_path)
-    monkeypatch.setattr(os, "chown", lambda *args: None)  # the container runs it as root
+    monkeypatch.setattr(os, "chown", chown_checking_mode)  # the container runs it as root
     monkeypatch.delenv("BOOKSTORE_ADMIN_PASSWORD", raising=False)
     return module
 
