@@ -22,7 +22,8 @@ compile() {  # compile NAME SOURCE [uv args...]: writes requirements/NAME.txt
   local out=requirements/$name.txt tmp
   tmp=$(mktemp)
   [ -f "$out" ] && cp "$out" "$tmp"  # uv keeps what an existing output pins
-  UV_NO_CONFIG=1 "$uv" pip compile "$source" --quiet --universal --python-version 3.11 \
+  env -u UV_INDEX_URL -u UV_EXTRA_INDEX_URL -u UV_INDEX -u UV_DEFAULT_INDEX -u UV_FIND_LINKS \
+    UV_NO_CONFIG=1 "$uv" pip compile "$source" --quiet --universal --python-version 3.11 \
     --generate-hashes --index-url https://pypi.org/simple --no-emit-index-url \
     --no-emit-find-links --custom-compile-command scripts/lock.sh "${upgrade[@]}" \
     --output-file "$tmp" "$@"
