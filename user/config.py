@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.settings import Settings, SettingsError, positive_int
+from user.mailer import SENDER
+from user.smtp import SmtpServer, parse_smtp_url
 
 MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
 MAX_BCRYPT_ROUNDS = 31
@@ -27,6 +29,8 @@ class UserConfig:
     admin_email: str | None
     admin_name: str
     admin_password: str | None = field(default=None, repr=False)  # never printed
+    smtp: SmtpServer | None = None  # None: the file mail drop in mail_dir
+    mail_from: str = SENDER
 
     @classmethod
     def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> UserConfig:
@@ -53,5 +57,7 @@ class UserConfig:
             admin_name=get("ADMIN_NAME") or "Administrator",
             # A password may legitimately start or end with spaces: read it verbatim.
             admin_password=env.get("BOOKSTORE_ADMIN_PASSWORD") or None,
+            smtp=parse_smtp_url(get("SMTP_URL")) if get("SMTP_URL") else None,
+            mail_from=get("MAIL_FROM") or SENDER,
         )
 
