@@ -57,45 +57,45 @@ def test_add_update_book_and_ship_an_order(cli: Cli, seeded: Stack, tmp_path: Pa
         "admin", "add-book", "--title", "The Name of the Rose", "--author", "Umberto Eco",
         "--isbn", "9780156001311", "--price", "12.5", "--stock", "3", "--year", "1980",
         "--json").stdout)
-    assert int(added["price_cents"]) == 1250
+    assert added["price_cents"] == 1250
     updated = json.loads(cli.ok("admin", "update-book", added["id"], "--price", "11.00",
                                 "--add-stock", "4", "--json").stdout)
-    assert int(updated["price_cents"]) == 1100
-    assert int(updated["available"]) == 7
+    assert updated["price_cents"] == 1100
+    assert updated["available"] == 7
 
     customer = Cli({**cli.env, "BOOKSTORE_CONFIG_DIR": str(tmp_path / "customer")})
     register_and_login(customer)
     order = json.loads(customer.ok("order", "place", f"{added['id']}:2", "--json").stdout)
-    assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    assert order["status"] == "CONFIRMED"
 
     shipped = json.loads(cli.ok("admin", "set-status", order["id"], "shipped",
                                 "--reason", "posted", "--json").stdout)
-    assert shipped["status"] == "ORDER_STATUS_SHIPPED"
+    assert shipped["status"] == "SHIPPED"
     seen = json.loads(customer.ok("order", "status", order["id"], "--json").stdout)
-    assert seen["status"] == "ORDER_STATUS_SHIPPED"
+    assert seen["status"] == "SHIPPED"
     cancel = customer("order", "cancel", order["id"])
     assert cancel.exit_code == 1
     assert cancel.stderr.startswith("error: ")
 
     cli.ok("admin", "set-status", order["id"], "completed")
     watched = json.loads(customer.ok("order", "watch", order["id"], "--json").stdout)
-    assert watched["status"] == "ORDER_STATUS_COMPLETED"
+    assert watched["status"] == "COMPLETED"
     assert [c["status"] for c in watched["history"]][-2:] == [
-        "ORDER_STATUS_SHIPPED", "ORDER_STATUS_COMPLETED"]
+        "SHIPPED", "COMPLETED"]
 
 
 def test_customer_cancels_a_confirmed_order(cli: Cli, seeded: Stack) -> None:
     register_and_login(cli)
     book = json.loads(cli.ok("books", "search", "Dune", "--json").stdout)["books"][0]
     order = json.loads(cli.ok("order", "place", book["id"], "--json").stdout)
-    assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    assert order["status"] == "CONFIRMED"
     # CONFIRMED is not final, so watching it ends at the watch deadline, not with an error.
     watched = cli("order", "watch", order["id"], env={"BOOKSTORE_CLIENT_WATCH_TIMEOUT": "1"})
     assert watched.exit_code == 0, watched.stderr
     assert "stopped following after 1 s" in watched.stdout
     assert f"order {order['id']} is CONFIRMED" in watched.stdout
     cancelled = json.loads(cli.ok("order", "cancel", order["id"], "--json").stdout)
-    assert cancelled["status"] == "ORDER_STATUS_CANCELLED"
+    assert cancelled["status"] == "CANCELLED"
 
 
 def test_demo_walks_through_a_confirmed_and_rejected_orders(cli: Cli, seeded: Stack) -> None:
