@@ -24,6 +24,18 @@ def test_seeding_again_skips_every_book(cli: Cli, seeded: Stack) -> None:
     assert f"skipped {len(sample_catalogue())}" in out
 
 
+def test_import_takes_capitalised_column_names(cli: Cli, seeded: Stack, tmp_path: Path) -> None:
+    login_admin(cli)
+    path = tmp_path / "books.csv"
+    path.write_text("Title,Author,ISBN,Price,Stock\n"
+                    "The Count of Monte Cristo,Alexandre Dumas,9780140449266,12.50,3\n")
+    result = cli.ok("admin", "import", str(path), "--json")
+    [row] = json.loads(result.stdout)["results"]
+    assert row["outcome"] in ("added", "skipped"), row  # skipped when run again on one stack
+    shown = json.loads(cli.ok("books", "search", "Monte Cristo", "--json").stdout)["books"]
+    assert [(b["isbn"], b["price_cents"]) for b in shown] == [("9780140449266", 1250)]
+
+
 def test_import_reports_added_skipped_and_failed_rows(cli: Cli, seeded: Stack,
                                                       tmp_path: Path) -> None:
     login_admin(cli)
