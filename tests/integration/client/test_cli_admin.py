@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,10 @@ def test_demo_walks_through_a_confirmed_and_rejected_orders(cli: Cli, seeded: St
         assert step in result.stdout
     assert "outcome: CONFIRMED" in result.stdout
     assert "card declined" in result.stdout
+    # The closing line tells each order's real end, as narrated above it.
+    ends = re.findall(r"^(?:outcome: (\w+)|(refused at once))", result.stdout, re.MULTILINE)
+    words = [refused or outcome.lower() for outcome, refused in ends]
+    assert len(words) == 3, result.stdout
+    assert (f"done: the first order {words[0]}, the second {words[1]}, the third {words[2]}"
+            in result.stdout)
+    assert "two rejected" not in result.stdout
