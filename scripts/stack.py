@@ -221,15 +221,18 @@ async def main(args: argparse.Namespace) -> int:
     stack = Stack()
     env = {**DEV_ADMIN, **os.environ, "BOOKSTORE_LOG_FORMAT": "text",
            "PYTHONUNBUFFERED": "1"}
-    running = asyncio.create_task(serve(stack, env, args))
     loop = asyncio.get_running_loop()
+    this = asyncio.current_task()
+    assert this is not None
     for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, running.cancel)
+        loop.add_signal_handler(sig, this.cancel)
     try:
-        return await running
+        return await serve(stack, env, args)
     except asyncio.CancelledError:
         return 0
     finally:
+        for sig in STOP_SIGNALS:  # from here on a signal changes nothing: stop() finishes
+            loop.add_signal_handler(sig, lambda: None)
         say("stopping")
         await stack.stop()
 
