@@ -31,13 +31,14 @@ from inventory.store import BookStore
 from orders.app import OrdersApp, assemble
 from orders.catalog import InventoryCatalog
 from orders.config import OrdersConfig
-from orders.handlers import OrderHandlers
+from orders.events import EVENTS
+from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
 from runtime.mongo import Document, make_client
 from runtime.server import GrpcServer
-from saga import EVENT_TYPES, Handler, Outbox, UnitOfWork
+from saga import Outbox, UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -78,27 +79,33 @@ class Stack:
         return (await self.orders.PlaceOrder(request, metadata=who or self.alice)).order
 
     async def deliver(self, event: Message) -> None:
-        """Handle ``event`` as the consumer would: in one outbox transaction."""
-        table: dict[type[Message], Handler] = {
-            ev.StockReserved: self.handlers.on_stock_reserved,
-            ev.StockRejected: self.handlers.on_stock_rejected}
-        handler = table[type(event)]
+        """Handle ``event`` as the consumer would: its outside phase with no transaction
+        open, then its handler in one outbox transaction."""
+        subscription = subscriptions(self.handlers).get(event.DESCRIPTOR.name)
+        assert subscription is not None
+        outcome = None if subscription.outside is None else await subscription.outside(event)
 
         async def work(uow: UnitOfWork) -> None:
-            await handler(event, uow)
+            await subscription.settle(event, outcome, uow)
 
         await self.outbox.run(work)
 
     async def emitted(self, order_id: str) -> list[Message]:
         """Events stored in the outbox for ``order_id``, oldest first."""
-        found = await self.db["outbox"].find({"order_id": order_id}).sort(
+        found = await self.db["outbox"].find({"correlation_id": order_id}).sort(
             "created_at", 1).to_list()
-        return [EVENT_TYPES[d["name"]].FromString(d["payload"]) for d in found]
+        return [_type(d["name"]).FromString(d["payload"]) for d in found]
 
     async def status(self, order_id: str) -> int:
         response = await self.orders.GetOrderStatus(pb.OrderIDRequest(order_id=order_id),
                                                     metadata=self.admin)
         return response.order.status
+
+
+def _type(name: str) -> type[Message]:
+    found = EVENTS.type_of(name)
+    assert found is not None, name
+    return found
 
 
 _isbns = itertools.count(uuid.uuid4().int % 10**8)
@@ -130,7 +137,7 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
 
     store = OrderStore(orders_db)
     await store.ensure_indexes()
-    outbox = Outbox(orders_db)
+    outbox = Outbox(orders_db, EVENTS)
     await outbox.ensure_indexes()
     gateway = SimulatedGateway(orders_db, limit_cents=50_000)
     inventory_channel = grpc.aio.insecure_channel(inventory_server.address)

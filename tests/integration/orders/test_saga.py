@@ -12,9 +12,11 @@ import pytest
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from inventory.events import EVENTS as INVENTORY_EVENTS
 from inventory.handlers import InventoryHandlers
 from inventory.handlers import subscriptions as inventory_subscriptions
 from inventory.stock import StockLedger
+from orders.events import EVENTS as ORDER_EVENTS
 from orders.handlers import subscriptions as order_subscriptions
 from saga import Backoff, SagaParticipant
 from tests.integration.orders.conftest import Stack
@@ -31,9 +33,10 @@ async def saga(stack: Stack, amqp_url: str) -> AsyncIterator[Stack]:
     async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
                                subscriptions=inventory_subscriptions(
                                    InventoryHandlers(StockLedger(stack.inventory_db))),
-                               **fast), \
+                               events=INVENTORY_EVENTS, **fast), \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
-                            subscriptions=order_subscriptions(stack.handlers), **fast):
+                            subscriptions=order_subscriptions(stack.handlers),
+                            events=ORDER_EVENTS, **fast):
         yield stack
     connection = await aio_pika.connect(amqp_url)
     async with connection:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from tenacity import AsyncRetrying
 
-from saga._retry import Backoff, describe
 from saga.errors import PoisonMessage
+from saga.retry import Backoff, describe
 
 NO_WAIT = Backoff(initial=0.0, maximum=0.0)
 
