@@ -7,6 +7,7 @@ broker.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aio_pika
 import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,8 +27,12 @@ from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
+from inventory.events import EVENTS as INVENTORY_EVENTS
+from inventory.handlers import InventoryHandlers
+from inventory.handlers import subscriptions as inventory_subscriptions
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
+from inventory.stock import StockLedger
 from inventory.store import BookStore
 from orders.app import OrdersApp, assemble
 from orders.catalog import InventoryCatalog
@@ -38,7 +44,7 @@ from orders.store import OrderStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
 from runtime.mongo import Document, make_client
 from runtime.server import GrpcServer
-from saga import Outbox, UnitOfWork
+from saga import Backoff, Outbox, SagaParticipant, UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +171,28 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
         for name in names:
             await client.drop_database(name)
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def running_saga(stack: Stack, amqp_url: str, handlers: OrderHandlers,
+                       **options: Any) -> AsyncIterator[None]:
+    """Inventory and orders as saga participants on the real broker, under a fresh prefix
+    (deleted afterwards); orders reacts through ``handlers``."""
+    prefix = f"test.orders.{uuid.uuid4().hex[:8]}"
+    fast: dict[str, Any] = {"prefix": prefix, "relay_poll_interval": 0.1,
+                            "retry_backoff": Backoff(initial=0.02, maximum=0.2), **options}
+    async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
+                               subscriptions=inventory_subscriptions(
+                                   InventoryHandlers(StockLedger(stack.inventory_db))),
+                               events=INVENTORY_EVENTS, **fast), \
+            SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
+                            subscriptions=subscriptions(handlers), events=EVENTS, **fast):
+        yield
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for service in ("orders", "inventory"):
+            for name in (f"{prefix}.{service}", f"{prefix}.{service}.dead"):
+                await channel.queue_delete(name)
+            await channel.exchange_delete(f"{prefix}.{service}.dead")
+        await channel.exchange_delete(f"{prefix}.events")
