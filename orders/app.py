@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from orders.catalog import Catalog, InventoryCatalog
 from orders.commands import OrderCommands
 from orders.config import OrdersConfig
+from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import PaymentGateway, SimulatedGateway
 from orders.service import OrderService
@@ -60,7 +61,8 @@ async def run(settings: Settings, config: OrdersConfig) -> None:
         gateway = gateway_for(db, config)
         table = subscriptions(OrderHandlers(store, gateway))
         async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, prefix=settings.saga_prefix,
+                                   subscriptions=table, events=EVENTS,
+                                   prefix=settings.saga_prefix,
                                    prefetch=settings.saga_prefetch) as saga:
             app = assemble(store, saga.outbox, InventoryCatalog(channel), gateway, verifier,
                            config)

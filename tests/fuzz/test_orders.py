@@ -23,6 +23,7 @@ from inventory.store import BookStore
 from orders.app import OrdersApp, assemble
 from orders.catalog import InventoryCatalog
 from orders.config import OrdersConfig
+from orders.events import EVENTS
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
@@ -93,7 +94,7 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         await inventory.start()
         store = OrderStore(orders_db)
         await store.ensure_indexes()
-        outbox = Outbox(orders_db)
+        outbox = Outbox(orders_db, EVENTS)
         await outbox.ensure_indexes()
         channel = grpc.aio.insecure_channel(inventory.address)
         app = assemble(store, outbox, InventoryCatalog(channel, deadline=2.0),
