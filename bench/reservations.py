@@ -22,13 +22,15 @@ from typing import Any
 import aio_pika
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.events import new_meta
+from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.isbn import isbn13_check_digit
 from inventory.model import NewBook
 from inventory.stock import StockLedger
 from inventory.store import BookStore
 from runtime.mongo import make_client
-from saga import SagaParticipant, new_meta
+from saga import SagaParticipant
 
 
 async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: str) -> None:
@@ -60,7 +62,7 @@ async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: st
         await replies.consume(on_reply)
         table = subscriptions(InventoryHandlers(StockLedger(db)))
         async with SagaParticipant(service="inventory", db=db, amqp_url=amqp_url,
-                                   subscriptions=table, prefix=prefix):
+                                   subscriptions=table, events=EVENTS, prefix=prefix):
             messages = [order(random.choice(book_ids)) for _ in range(events)]  # noqa: S311
             started = time.perf_counter()
             for body, message_id in messages:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from inventory.cache import BookCache
+from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.service import InventoryService
 from inventory.stock import StockLedger
@@ -23,7 +24,8 @@ async def main() -> None:
         await store.ensure_indexes()
         table = subscriptions(InventoryHandlers(StockLedger(db)))
         async with (SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
-                                    subscriptions=table, prefix=settings.saga_prefix,
+                                    subscriptions=table, events=EVENTS,
+                                    prefix=settings.saga_prefix,
                                     prefetch=settings.saga_prefetch) as saga,
                     BookCache(store) as cache):
             service = InventoryService(store, saga.outbox, verifier, cache)

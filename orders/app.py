@@ -15,6 +15,7 @@ from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
 from orders.commands import OrderCommands
 from orders.config import OrdersConfig
+from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import PaymentGateway, SimulatedGateway
 from orders.service import OrderService
@@ -66,7 +67,8 @@ async def run(settings: Settings, config: OrdersConfig) -> None:
         catalogue = CatalogueStore(db)
         table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
         async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, prefix=settings.saga_prefix,
+                                   subscriptions=table, events=EVENTS,
+                                   prefix=settings.saga_prefix,
                                    prefetch=settings.saga_prefetch) as saga:
             app = assemble(store, saga.outbox, ReadModelCatalogue(catalogue), gateway,
                            verifier, config)

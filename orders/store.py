@@ -22,6 +22,7 @@ from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
 from orders.paging import Position
 
 Document = dict[str, Any]
+PAYMENT_DUE = "payment_due"
 Session = AsyncClientSession | None
 
 
@@ -74,6 +75,27 @@ class OrderStore:
              "$push": {"history": {"status": target.value, "at": now, "reason": reason}}},
             session=session)
         return result.modified_count == 1
+
+    async def note_payment_due(self, order_id: str, amount_cents: int) -> bool:
+        """Record, once, that a PENDING order is about to be charged: a step in its history
+        (``step: payment_due``), not a status change. One conditional write, no transaction:
+        it is what a person reads if the charge never settles. ``False`` if the order is not
+        PENDING, or the step is there already."""
+        now = utc_now()
+        result = await self.orders.update_one(
+            {"_id": order_id, "status": Status.PENDING.value, "payment_due_at": None},
+            {"$set": {"payment_due_at": now},
+             "$push": {"history": {"status": Status.PENDING.value, "at": now,
+                                   "reason": f"payment of {amount_cents} cents due",
+                                   "step": PAYMENT_DUE}}})
+        return result.modified_count == 1
+
+    async def owe_refund(self, order_id: str, session: Session = None) -> bool:
+        """Mark a CANCELLED order for the sweeper to refund (a no-op refund if it never paid)."""
+        result = await self.orders.update_one(
+            {"_id": order_id, "status": Status.CANCELLED.value},
+            {"$set": {"refund_due": True}}, session=session)
+        return result.matched_count == 1
 
     async def updated_ids(self, *, max_await_ms: int) -> AsyncChangeStream[Document]:
         """A change stream of every order update, each event carrying only the order's id."""
@@ -142,7 +164,8 @@ def from_document(doc: Document) -> Order:
         payment_token=doc.get("payment_token", ""),
         idempotency_key=doc.get("idempotency_key"),
         request_fingerprint=doc.get("request_fingerprint", ""),
+        # Saga steps (``step`` set) sit in the history too, but are no status changes.
         history=tuple(StatusChange(Status(h["status"]), h["at"], h.get("reason", ""))
-                      for h in doc.get("history", ())),
+                      for h in doc.get("history", ()) if "step" not in h),
         created_at=doc["created_at"], updated_at=doc["updated_at"],
     )

@@ -204,6 +204,11 @@ async def clean_up(mongo_url: str, amqp_url: str, databases: Iterable[str], pref
     for name in databases:
         await client.drop_database(name)
     await client.close()
+    await clean_up_broker(amqp_url, prefix)
+
+
+async def clean_up_broker(amqp_url: str, prefix: str) -> None:
+    """Delete the queues and exchanges of the services using broker ``prefix``."""
     connection = await aio_pika.connect(amqp_url, timeout=10)
     async with connection:
         channel = await connection.channel()

@@ -22,6 +22,7 @@ from user.mailer import FileMailer, Mailer
 from user.model import Clock, utc_now
 from user.passwords import PasswordHasher
 from user.service import SERVICE_NAME, UserServicer
+from user.smtp import SmtpMailer
 from user.store import LoginFailureStore, ResetTokenStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,20 @@ async def build(db: AsyncDatabase[Document], settings: Settings, config: UserCon
                                delay=timedelta(seconds=config.login_delay_seconds)),
         issuer=TokenIssuer(load_private_key(settings),
                            timedelta(seconds=settings.token_ttl_seconds)),
-        mailer=mailer or FileMailer(config.mail_dir),
+        mailer=mailer or choose_mailer(config),
         reset_ttl=timedelta(seconds=config.reset_token_ttl_seconds),
         clock=clock,
     )
     verifier = TokenVerifier(load_public_key(settings))
     return UserService(accounts, credentials, UserServicer(accounts, credentials, verifier))
+
+
+def choose_mailer(config: UserConfig) -> Mailer:
+    """SMTP when BOOKSTORE_SMTP_URL is set, else the file mail drop."""
+    if config.smtp is not None:
+        log.info("mail goes through SMTP", extra={"smtp_server": str(config.smtp)})
+        return SmtpMailer(config.smtp, config.mail_from)
+    return FileMailer(config.mail_dir, config.mail_from)
 
 
 async def bootstrap_admin(accounts: Accounts, config: UserConfig) -> AdminOutcome | None:

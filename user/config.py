@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.settings import Settings, SettingsError, positive_int, positive_number
+from user.mailer import SENDER
+from user.smtp import SmtpServer, parse_smtp_url
 
 MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
 MAX_BCRYPT_ROUNDS = 31
@@ -29,6 +31,8 @@ class UserConfig:
     admin_password: str | None = field(default=None, repr=False)  # never printed
     login_email_max_failures: int = 100  # from every address together; see user.lockout
     login_delay_seconds: float = 1.0  # first wait after a failure, doubling; 0 turns it off
+    smtp: SmtpServer | None = None  # None: the file mail drop in mail_dir
+    mail_from: str = SENDER
 
     @classmethod
     def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> UserConfig:
@@ -65,5 +69,7 @@ class UserConfig:
             login_email_max_failures=email_max,
             login_delay_seconds=0.0 if delay == "0" else positive_number(
                 delay, "LOGIN_DELAY_SECONDS"),
+            smtp=parse_smtp_url(get("SMTP_URL")) if get("SMTP_URL") else None,
+            mail_from=get("MAIL_FROM") or SENDER,
         )
 

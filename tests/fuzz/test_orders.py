@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from inventory.events import EVENTS as INVENTORY_EVENTS
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
@@ -25,6 +26,7 @@ from orders.catalogue import ReadModelCatalogue
 from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
 from orders.config import OrdersConfig
+from orders.events import EVENTS
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
@@ -92,12 +94,13 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         orders_db, inventory_db = client[names[0]], client[names[1]]
         books = BookStore(inventory_db)
         await books.ensure_indexes()
+        shelf_outbox = Outbox(inventory_db, INVENTORY_EVENTS)
         inventory = GrpcServer(
-            "127.0.0.1:0", [InventoryService(books, Outbox(inventory_db), verifier).binding()])
+            "127.0.0.1:0", [InventoryService(books, shelf_outbox, verifier).binding()])
         await inventory.start()
         store = OrderStore(orders_db)
         await store.ensure_indexes()
-        outbox = Outbox(orders_db)
+        outbox = Outbox(orders_db, EVENTS)
         await outbox.ensure_indexes()
         channel = grpc.aio.insecure_channel(inventory.address)
         catalogue = CatalogueStore(orders_db)

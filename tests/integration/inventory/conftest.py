@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
 from inventory.cache import BookCache
+from inventory.events import EVENTS
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
@@ -58,7 +59,7 @@ async def client(mongo_db: AsyncDatabase[Document]) -> AsyncIterator[Client]:
     await store.ensure_indexes()
     async with BookCache(store) as cache:  # as deployed: every read test covers the cache
         await asyncio.wait_for(cache.wait_live(), 10)
-        service = InventoryService(store, Outbox(mongo_db), TokenVerifier(key.public_key()),
+        service = InventoryService(store, Outbox(mongo_db, EVENTS), TokenVerifier(key.public_key()),
                                    cache)
         server = GrpcServer("127.0.0.1:0", [service.binding()])
         await server.start()
