@@ -22,6 +22,7 @@ import logging
 import grpc
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     stop_never,
@@ -50,7 +51,7 @@ class CatalogueFill:
 
     def __init__(self, store: CatalogueStore, channel: grpc.aio.Channel, *,
                  deadline: float = 10.0, attempts: int | None = None,
-                 max_wait: float = 5.0) -> None:
+                 max_wait: float = 5.0, page_size: int = PAGE_SIZE) -> None:
         """``attempts`` per page on UNAVAILABLE / DEADLINE_EXCEEDED: ``None`` never gives up
         (the background fill waits for inventory as long as it takes)."""
         self._store = store
@@ -58,6 +59,7 @@ class CatalogueFill:
         self._deadline = deadline
         self._attempts = attempts
         self._max_wait = max_wait
+        self._page_size = page_size
 
     async def fill(self) -> int:
         """One pass over the whole listing, then the completion marker; the books seen."""
@@ -85,16 +87,22 @@ class CatalogueFill:
             stop=stop_after_attempt(self._attempts) if self._attempts else stop_never,
             wait=wait_exponential(multiplier=0.2, max=self._max_wait),
             retry=retry_if_exception(_retryable),
+            before_sleep=_log_unavailable,
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 response: inv.ListBooksResponse = await self._stub.ListBooks(
-                    inv.ListBooksRequest(page_size=PAGE_SIZE, page_token=token),
+                    inv.ListBooksRequest(page_size=self._page_size, page_token=token),
                     timeout=self._deadline)
-                if attempt.retry_state.attempt_number > 1:
-                    log.info("inventory answers again; filling the catalogue")
         return response
+
+
+def _log_unavailable(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else ""
+    log.warning("inventory unavailable; the catalogue fill tries again",
+                extra={"attempt": state.attempt_number, "code": code})
 
 
 async def _rebuild() -> int:
