@@ -7,7 +7,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -25,6 +25,8 @@ S = pb.OrderStatus
 SETTLED = frozenset({S.ORDER_STATUS_CONFIRMED, S.ORDER_STATUS_REJECTED,
                      S.ORDER_STATUS_CANCELLED, S.ORDER_STATUS_COMPLETED})
 _isbns = itertools.count(uuid.uuid4().int % 10**7)
+# How long a book just added may take to reach orders' catalogue (its BookAdded event).
+CATALOGUE_LAG = 15.0
 
 
 def fresh_isbn() -> str:
@@ -42,6 +44,8 @@ class Shop:
     inventory: inv_grpc.InventoryServiceAsyncStub
     orders: pb_grpc.OrderServiceAsyncStub
     admin: Metadata
+    fresh_books: set[str] = field(default_factory=set)
+    """Books this shop added that no order has named yet: orders may not have heard of them."""
 
     async def login(self, email: str, password: str) -> Metadata:
         reply = await self.users.AuthenticateUser(
@@ -59,6 +63,7 @@ class Shop:
         reply = await self.inventory.AddBook(inv.BookRequest(
             title=title, author="E2E Author", isbn=fresh_isbn(), price_cents=price_cents,
             stock=stock), metadata=self.admin, timeout=10)
+        self.fresh_books.add(reply.book.id)
         return reply.book.id
 
     async def book(self, book_id: str) -> inv.Book:
@@ -68,9 +73,22 @@ class Shop:
 
     async def place(self, who: Metadata, lines: Sequence[tuple[str, int]],
                     payment_token: str = "tok_visa") -> pb.Order:
-        reply = await self.orders.PlaceOrder(pb.OrderRequest(
+        """Place an order; NOT_FOUND for a book this shop has just added is asked again
+        until the book's ``BookAdded`` has reached orders (nothing is stored meanwhile)."""
+        request = pb.OrderRequest(
             lines=[pb.OrderLineRequest(book_id=b, quantity=q) for b, q in lines],
-            payment_token=payment_token), metadata=who, timeout=15)
+            payment_token=payment_token)
+        async with asyncio.timeout(CATALOGUE_LAG):
+            while True:
+                try:
+                    reply = await self.orders.PlaceOrder(request, metadata=who, timeout=15)
+                    break
+                except grpc.aio.AioRpcError as error:
+                    fresh = self.fresh_books.intersection(b for b, _ in lines)
+                    if error.code() != grpc.StatusCode.NOT_FOUND or not fresh:
+                        raise
+                await asyncio.sleep(0.05)
+        self.fresh_books.difference_update(b for b, _ in lines)
         return reply.order
 
     async def order(self, order_id: str) -> pb.Order:
