@@ -7,7 +7,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import grpc
 
@@ -18,6 +18,7 @@ from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
 from contracts.bookstore.user.v1 import user_pb2 as users
 from contracts.bookstore.user.v1 import user_pb2_grpc as users_grpc
 from inventory.isbn import isbn13_check_digit
+from runtime.mongo import make_client
 from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 
 Metadata = tuple[tuple[str, str], ...]
@@ -44,8 +45,8 @@ class Shop:
     inventory: inv_grpc.InventoryServiceAsyncStub
     orders: pb_grpc.OrderServiceAsyncStub
     admin: Metadata
-    fresh_books: set[str] = field(default_factory=set)
-    """Books this shop added that no order has named yet: orders may not have heard of them."""
+    stack: Stack | None = None
+    """With the stack, :meth:`add_book` returns once orders can price the book."""
 
     async def login(self, email: str, password: str) -> Metadata:
         reply = await self.users.AuthenticateUser(
@@ -63,7 +64,8 @@ class Shop:
         reply = await self.inventory.AddBook(inv.BookRequest(
             title=title, author="E2E Author", isbn=fresh_isbn(), price_cents=price_cents,
             stock=stock), metadata=self.admin, timeout=10)
-        self.fresh_books.add(reply.book.id)
+        if self.stack is not None:
+            await until_orders_know(self.stack, [reply.book.id])
         return reply.book.id
 
     async def book(self, book_id: str) -> inv.Book:
@@ -73,22 +75,9 @@ class Shop:
 
     async def place(self, who: Metadata, lines: Sequence[tuple[str, int]],
                     payment_token: str = "tok_visa") -> pb.Order:
-        """Place an order; NOT_FOUND for a book this shop has just added is asked again
-        until the book's ``BookAdded`` has reached orders (nothing is stored meanwhile)."""
-        request = pb.OrderRequest(
+        reply = await self.orders.PlaceOrder(pb.OrderRequest(
             lines=[pb.OrderLineRequest(book_id=b, quantity=q) for b, q in lines],
-            payment_token=payment_token)
-        async with asyncio.timeout(CATALOGUE_LAG):
-            while True:
-                try:
-                    reply = await self.orders.PlaceOrder(request, metadata=who, timeout=15)
-                    break
-                except grpc.aio.AioRpcError as error:
-                    fresh = self.fresh_books.intersection(b for b, _ in lines)
-                    if error.code() != grpc.StatusCode.NOT_FOUND or not fresh:
-                        raise
-                await asyncio.sleep(0.05)
-        self.fresh_books.difference_update(b for b, _ in lines)
+            payment_token=payment_token), metadata=who, timeout=15)
         return reply.order
 
     async def order(self, order_id: str) -> pb.Order:
@@ -127,6 +116,32 @@ class Shop:
         return list(reply.violations)
 
 
+async def until_orders_know(stack: Stack, book_ids: Collection[str],
+                            within: float = CATALOGUE_LAG) -> None:
+    """Wait until every book is in orders' catalogue read model (its ``BookAdded`` arrived):
+    right after AddBook, orders may not have heard of the book yet and answers NOT_FOUND."""
+    client = make_client(stack.env["BOOKSTORE_MONGO_URL"])
+    catalogue = client[stack.env["BOOKSTORE_ORDERS_MONGO_DB"]]["catalogue"]
+    wanted = {"_id": {"$in": list(book_ids)}}
+    try:
+        async with asyncio.timeout(within):
+            while await catalogue.count_documents(wanted) < len(set(book_ids)):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await client.close()
+
+
+async def until_orders_know_every_book(stack: Stack) -> None:
+    """Wait until orders' catalogue holds every book inventory has (after a bulk import)."""
+    client = make_client(stack.env["BOOKSTORE_MONGO_URL"])
+    try:
+        books = client[stack.env["BOOKSTORE_INVENTORY_MONGO_DB"]]["books"]
+        ids = [str(doc["_id"]) async for doc in books.find({}, {"_id": 1})]
+    finally:
+        await client.close()
+    await until_orders_know(stack, ids)
+
+
 @asynccontextmanager
 async def open_shop(stack: Stack) -> AsyncIterator[Shop]:
     async with grpc.aio.insecure_channel(stack.addresses["user"]) as user_channel, \
@@ -134,6 +149,6 @@ async def open_shop(stack: Stack) -> AsyncIterator[Shop]:
             grpc.aio.insecure_channel(stack.addresses["orders"]) as orders_channel:
         shop = Shop(users_grpc.UserServiceStub(user_channel),
                     inv_grpc.InventoryServiceStub(inventory_channel),
-                    pb_grpc.OrderServiceStub(orders_channel), admin=())
+                    pb_grpc.OrderServiceStub(orders_channel), admin=(), stack=stack)
         shop.admin = await shop.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         yield shop

@@ -132,7 +132,7 @@ async def test_orders_placed_while_inventory_is_stopped_settle_when_it_returns(
         customers = await asyncio.gather(*(shop.customer(f"Patient {i}") for i in range(4)))
         dune = await shop.add_book("Dune", 1599, stock=40)
         emma = await shop.add_book("Emma", 899, stock=40)
-        first = await shop.place(customers[0][1], [(dune, 1), (emma, 1)])  # orders knows both
+        first = await shop.place(customers[0][1], [(dune, 1), (emma, 1)])
         await shop.settle([first.id], within=30)
         assert await asyncio.to_thread(stack.stop, "inventory") == 0
         try:
@@ -149,7 +149,7 @@ async def test_orders_placed_while_inventory_is_stopped_settle_when_it_returns(
         settled = await shop.settle([o.id for o in placed], within=90)
         assert {o.status for o in settled.values()} == {S.ORDER_STATUS_CONFIRMED}
         dune_after, emma_after = await shop.quiet_stock(dune), await shop.quiet_stock(emma)
-        assert (dune_after.sold, dune_after.available) == (31, 9)  # 1 + 10 × 1 + 10 × 2
+        assert (dune_after.sold, dune_after.available) == (31, 9)  # 1 + 10 * 1 + 10 * 2
         assert (emma_after.sold, emma_after.available) == (21, 19)
         assert await shop.invariant_violations() == []
 
