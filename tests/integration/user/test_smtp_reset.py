@@ -66,6 +66,7 @@ async def smtp_stub(mongo_db: AsyncDatabase[Document], tmp_path: Path,
     settings = Settings.from_env("user", {"BOOKSTORE_DATA_DIR": str(tmp_path)})
     config = UserConfig.from_env(settings, {
         "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_MAIL_FROM": SENDER,
+        "BOOKSTORE_LOGIN_DELAY_SECONDS": "0",
         "BOOKSTORE_SMTP_URL": f"smtp://127.0.0.1:{smtp_inbox[1]}"})
     service = await build(mongo_db, settings, config)
     server = GrpcServer("127.0.0.1:0", [service.binding()])
