@@ -26,6 +26,7 @@ from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.isbn import isbn13_check_digit
 from inventory.model import NewBook
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import make_client
 from saga import SagaParticipant, new_meta
@@ -58,7 +59,7 @@ async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: st
         for name in answers:
             await replies.bind(exchange, routing_key=name)
         await replies.consume(on_reply)
-        table = subscriptions(InventoryHandlers(StockLedger(db)))
+        table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
         async with SagaParticipant(service="inventory", db=db, amqp_url=amqp_url,
                                    subscriptions=table, prefix=prefix):
             messages = [order(random.choice(book_ids)) for _ in range(events)]  # noqa: S311

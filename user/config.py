@@ -1,4 +1,4 @@
-"""The user service's own settings, read from the environment next to the shared ones.
+"""The user service's settings: the shared ones (:mod:`runtime.settings`) and its own.
 
 They live here rather than in :mod:`runtime.settings` because no other service needs them.
 Every value has a safe default, so a bare ``python -m user`` works on a laptop.
@@ -6,52 +6,38 @@ Every value has a safe default, so a bare ``python -m user`` works on a laptop.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from runtime.settings import Settings, SettingsError, positive_int
+from pydantic import Field, SecretStr, field_validator
+
+from runtime.settings import POSITIVE_WHOLE, ServiceName, ServiceSettings
 
 MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
 MAX_BCRYPT_ROUNDS = 31
 
 
-@dataclass(frozen=True, slots=True)
-class UserConfig:
-    bcrypt_rounds: int
-    login_max_failures: int
-    login_lockout_seconds: int
-    reset_token_ttl_seconds: int
-    mail_dir: Path
-    admin_email: str | None
-    admin_name: str
-    admin_password: str | None = field(default=None, repr=False)  # never printed
+class UserSettings(ServiceSettings):
+    service: ClassVar[ServiceName] = "user"
 
+    bcrypt_rounds: int = Field(
+        12, ge=MIN_BCRYPT_ROUNDS, le=MAX_BCRYPT_ROUNDS,
+        description=f"a whole number from {MIN_BCRYPT_ROUNDS} to {MAX_BCRYPT_ROUNDS}")
+    login_max_failures: int = Field(5, gt=0, description=POSITIVE_WHOLE)
+    login_lockout_seconds: int = Field(900, gt=0, description=POSITIVE_WHOLE)
+    reset_token_ttl_seconds: int = Field(1800, gt=0, description=POSITIVE_WHOLE)
+    #: Where the file mailer writes; ``<data dir>/mail`` unless set.
+    mail_dir_override: Path | None = Field(None, validation_alias="BOOKSTORE_MAIL_DIR")
+    admin_email: str | None = None
+    admin_name: str = "Administrator"
+    # A password may legitimately start or end with spaces: read verbatim, never printed.
+    admin_password: SecretStr | None = None
+
+    @field_validator("admin_email", mode="after")
     @classmethod
-    def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> UserConfig:
-        env = os.environ if env is None else env
+    def _trimmed(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
 
-        def get(name: str) -> str:
-            return env.get(f"BOOKSTORE_{name}", "").strip()
-
-        rounds = positive_int(get("BCRYPT_ROUNDS") or "12", "BCRYPT_ROUNDS")
-        if not MIN_BCRYPT_ROUNDS <= rounds <= MAX_BCRYPT_ROUNDS:
-            raise SettingsError(
-                f"BOOKSTORE_BCRYPT_ROUNDS must be {MIN_BCRYPT_ROUNDS}..{MAX_BCRYPT_ROUNDS}, "
-                f"not {rounds}")
-        mail_dir = get("MAIL_DIR")
-        return cls(
-            bcrypt_rounds=rounds,
-            login_max_failures=positive_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES"),
-            login_lockout_seconds=positive_int(
-                get("LOGIN_LOCKOUT_SECONDS") or "900", "LOGIN_LOCKOUT_SECONDS"),
-            reset_token_ttl_seconds=positive_int(
-                get("RESET_TOKEN_TTL_SECONDS") or "1800", "RESET_TOKEN_TTL_SECONDS"),
-            mail_dir=Path(mail_dir) if mail_dir else settings.data_dir / "mail",
-            admin_email=get("ADMIN_EMAIL") or None,
-            admin_name=get("ADMIN_NAME") or "Administrator",
-            # A password may legitimately start or end with spaces: read it verbatim.
-            admin_password=env.get("BOOKSTORE_ADMIN_PASSWORD") or None,
-        )
-
+    @property
+    def mail_dir(self) -> Path:
+        return self.mail_dir_override or self.data_dir / "mail"

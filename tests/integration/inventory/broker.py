@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from runtime.mongo import Document
 from saga import EVENT_TYPES, Backoff, SagaParticipant, new_meta
 
@@ -115,7 +116,7 @@ async def running_inventory(
     async with watching(amqp_url, prefix) as wire:
         participant = SagaParticipant(
             service="inventory", db=db, amqp_url=amqp_url, prefix=prefix, prefetch=prefetch,
-            subscriptions=subscriptions(InventoryHandlers(StockLedger(db))),
+            subscriptions=subscriptions(InventoryHandlers(StockLedger(StockStore(db)))),
             retry_backoff=Backoff(initial=0.02, maximum=0.5), relay_poll_interval=0.1,
             shutdown_grace=5)
         async with participant:

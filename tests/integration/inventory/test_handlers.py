@@ -14,6 +14,7 @@ from contracts.bookstore.events.v1 import events_pb2 as ev
 from inventory.handlers import InventoryHandlers
 from inventory.model import NewBook
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import Document
 from saga import EVENT_TYPES, Outbox, PoisonMessage, new_meta
@@ -27,7 +28,7 @@ class Harness:
         self.db = db
         self.store = BookStore(db)
         self.outbox = Outbox(db)
-        self.handlers = InventoryHandlers(StockLedger(db))
+        self.handlers = InventoryHandlers(StockLedger(StockStore(db)))
 
     async def book(self, stock: int) -> str:
         book = await self.store.add(NewBook("T", "A", fresh_isbn(), 100, stock, "", 0))

@@ -28,9 +28,9 @@ from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
-from orders.app import OrdersApp, assemble
+from orders.app import OrderParts, wire
 from orders.catalog import InventoryCatalog
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
 from orders.handlers import OrderHandlers
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
@@ -56,7 +56,7 @@ class Stack:
     admin: Metadata
     alice: Metadata
     bob: Metadata
-    app: OrdersApp
+    app: OrderParts
     outbox: Outbox
     handlers: OrderHandlers
     gateway: SimulatedGateway
@@ -135,8 +135,8 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
     gateway = SimulatedGateway(orders_db, limit_cents=50_000)
     inventory_channel = grpc.aio.insecure_channel(inventory_server.address)
     catalog = InventoryCatalog(inventory_channel, deadline=1.0, attempts=2, initial_wait=0.01)
-    app = assemble(store, outbox, catalog, gateway, verifier,
-                   OrdersConfig(timeout_seconds=60, sweep_seconds=1))
+    app = wire(store, outbox, catalog, gateway, verifier,
+               OrdersSettings.load(order_timeout_seconds=60, order_sweep_seconds=1))
     orders_server = GrpcServer("127.0.0.1:0", [app.service.binding()])
     await orders_server.start()
     try:

@@ -15,6 +15,7 @@ from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from inventory.handlers import InventoryHandlers
 from inventory.handlers import subscriptions as inventory_subscriptions
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from orders.handlers import subscriptions as order_subscriptions
 from saga import Backoff, SagaParticipant
 from tests.integration.orders.conftest import Stack
@@ -30,7 +31,7 @@ async def saga(stack: Stack, amqp_url: str) -> AsyncIterator[Stack]:
                             "retry_backoff": Backoff(initial=0.02, maximum=0.2)}
     async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
                                subscriptions=inventory_subscriptions(
-                                   InventoryHandlers(StockLedger(stack.inventory_db))),
+                                   InventoryHandlers(StockLedger(StockStore(stack.inventory_db)))),
                                **fast), \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
                             subscriptions=order_subscriptions(stack.handlers), **fast):
