@@ -85,6 +85,7 @@ def main(app: ServiceApp[S], argv: Sequence[str] | None = None) -> NoReturn:
 async def serve(app: ServiceApp[S], settings: S) -> int:
     """Start every part, serve until SIGTERM/SIGINT, stop gracefully; ``0`` once stopped."""
     stop = _stop_on_signals()
+    log.info("starting", extra={"address": settings.listen_addr})
     async with contextlib.AsyncExitStack() as parts:
         with startup_errors(settings):
             db = await parts.enter_async_context(
