@@ -83,21 +83,30 @@ def main(app: ServiceApp[S], argv: Sequence[str] | None = None) -> NoReturn:
 
 
 async def serve(app: ServiceApp[S], settings: S) -> int:
-    """Start every part, serve until SIGTERM/SIGINT, stop gracefully; ``0`` once stopped."""
+    """Start every part, serve until SIGTERM/SIGINT, stop gracefully; ``0`` once stopped.
+
+    A part that fails while stopping is logged with its traceback, and the parts after it
+    still stop: the process was asked to stop and has, so its status stays 0.
+    """
     stop = _stop_on_signals()
     log.info("starting", extra={"address": settings.listen_addr})
-    async with contextlib.AsyncExitStack() as parts:
-        with startup_errors(settings):
-            db = await parts.enter_async_context(
-                open_database(settings.mongo_url.get_secret_value(), settings.mongo_db,
-                              timeout_ms=int(settings.mongo_timeout_seconds * 1000)))
-            bindings = await parts.enter_async_context(app.assemble(settings, db))
-            server = GrpcServer(settings.listen_addr, bindings)
-            await server.start()
-        log.info("serving", extra={"address": server.address})
-        await stop.wait()
-        log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
-        await server.stop(settings.shutdown_grace_seconds)
+    try:
+        async with contextlib.AsyncExitStack() as parts:
+            with startup_errors(settings):
+                db = await parts.enter_async_context(
+                    open_database(settings.mongo_url.get_secret_value(), settings.mongo_db,
+                                  timeout_ms=int(settings.mongo_timeout_seconds * 1000)))
+                bindings = await parts.enter_async_context(app.assemble(settings, db))
+                server = GrpcServer(settings.listen_addr, bindings)
+                await server.start()
+            log.info("serving", extra={"address": server.address})
+            await stop.wait()
+            log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+            await server.stop(settings.shutdown_grace_seconds)
+    except Exception:
+        if not stop.is_set():
+            raise
+        log.exception("a part failed while stopping")
     log.info("stopped")
     return 0
 
