@@ -1,10 +1,15 @@
-"""Assembles the order service from its parts; shared by ``python -m orders`` and the tests."""
+"""Assembles the order service from its parts; shared by ``python -m orders`` and the tests.
+
+``python -m orders rebuild-catalogue`` fills the catalogue read model again from inventory's
+listing (see :mod:`orders.catalogue_fill`)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,7 +19,7 @@ from orders.catalogue import Catalog, CatalogueHandlers, ReadModelCatalogue
 from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
 from orders.commands import OrderCommands
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
 from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import PaymentGateway, SimulatedGateway
@@ -24,17 +29,15 @@ from orders.timeouts import Sweeper
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.channels import balanced_channel
+from runtime.entry import Command, ServiceApp
 from runtime.keys import load_public_key
-from runtime.mongo import Document, open_database
-from runtime.server import GrpcServer, serve
-from runtime.settings import Settings
-from saga import Outbox, SagaParticipant
-
-log = logging.getLogger(__name__)
+from runtime.mongo import Document
+from runtime.server import ServiceBinding
+from saga import Outbox, SagaParticipant, Subscriptions
 
 
 @dataclass(frozen=True, slots=True)
-class OrdersApp:
+class OrderParts:
     store: OrderStore
     commands: OrderCommands
     sweeper: Sweeper
@@ -42,53 +45,76 @@ class OrdersApp:
     service: OrderService
 
 
-def assemble(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGateway,
-             verifier: TokenVerifier, config: OrdersConfig) -> OrdersApp:
+def wire(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGateway,
+         verifier: TokenVerifier, settings: OrdersSettings) -> OrderParts:
     """Wire the request side; the saga side (:class:`OrderHandlers`) needs only store + gateway."""
     commands = OrderCommands(store, outbox, catalog, gateway)
-    sweeper = Sweeper(store, commands, timeout=timedelta(seconds=config.timeout_seconds),
-                      interval=config.sweep_seconds)
+    sweeper = Sweeper(store, commands, timeout=timedelta(seconds=settings.order_timeout_seconds),
+                      interval=settings.sweep_interval)
     watcher = OrderWatcher(store)
     service = OrderService(commands, store, watcher, verifier)
-    return OrdersApp(store, commands, sweeper, watcher, service)
+    return OrderParts(store, commands, sweeper, watcher, service)
 
 
-async def run(settings: Settings, config: OrdersConfig) -> None:
-    """Serve until SIGTERM or SIGINT, sweeping timed-out orders in the background.
+def saga_participant(settings: OrdersSettings, db: AsyncDatabase[Document],
+                     table: Subscriptions) -> SagaParticipant:
+    """The service's one place in the saga."""
+    return SagaParticipant(service="orders", db=db,
+                           amqp_url=settings.amqp_url.get_secret_value(), subscriptions=table,
+                           events=EVENTS,
+                           prefix=settings.saga_prefix, prefetch=settings.saga_prefetch,
+                           shutdown_grace=settings.shutdown_grace_seconds)
 
-    Inventory is reached only to fill the catalogue read model (in the background, once);
-    orders are priced from the read model, which inventory's events keep current."""
+
+def gateway_for(db: AsyncDatabase[Document], settings: OrdersSettings) -> SimulatedGateway:
+    return SimulatedGateway(db, limit_cents=settings.payment_limit_cents)
+
+
+@asynccontextmanager
+async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
+                   ) -> AsyncIterator[Sequence[ServiceBinding]]:
+    """The saga's reactions (catalogue events included), the timeout sweeper and, until one
+    has completed, the catalogue fill running in the background; yields the gRPC service.
+
+    Orders are priced from the catalogue read model; inventory is called only to fill it."""
     verifier = TokenVerifier(load_public_key(settings))
-    async with (open_database(settings.mongo_url, settings.mongo_db) as db,
-                balanced_channel(settings.inventory_addr) as channel):
-        store = OrderStore(db)
-        await store.ensure_indexes()
-        gateway = gateway_for(db, config)
-        catalogue = CatalogueStore(db)
-        table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
-        async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, events=EVENTS,
-                                   prefix=settings.saga_prefix,
-                                   prefetch=settings.saga_prefetch) as saga:
-            app = assemble(store, saga.outbox, ReadModelCatalogue(catalogue), gateway,
-                           verifier, config)
-            # After the participant bound the queue to the catalogue events: none is missed.
-            background = [
-                asyncio.create_task(app.sweeper.run(), name="order-sweeper"),
-                asyncio.create_task(CatalogueFill(catalogue, channel).fill_unless_filled(),
-                                    name="catalogue-fill"),
-            ]
-            try:
-                await serve(GrpcServer(settings.listen_addr, [app.service.binding()]),
-                            settings.shutdown_grace_seconds)
-            finally:
-                for task in background:
-                    task.cancel()
-                for task in background:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                await app.watcher.close()
+    store = OrderStore(db)
+    await store.ensure_indexes()
+    gateway = gateway_for(db, settings)
+    catalogue = CatalogueStore(db)
+    table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
+    async with (balanced_channel(settings.inventory_addr) as channel,
+                saga_participant(settings, db, table) as saga):
+        parts = wire(store, saga.outbox, ReadModelCatalogue(catalogue), gateway, verifier,
+                     settings)
+        # The participant has bound the queue to the catalogue events: the fill misses none.
+        background = [
+            asyncio.create_task(parts.sweeper.run(), name="order-sweeper"),
+            asyncio.create_task(CatalogueFill(catalogue, channel).fill_unless_filled(),
+                                name="catalogue-fill"),
+        ]
+        try:
+            yield [parts.service.binding()]
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await parts.watcher.close()
 
 
-def gateway_for(db: AsyncDatabase[Document], config: OrdersConfig) -> SimulatedGateway:
-    return SimulatedGateway(db, limit_cents=config.payment_limit_cents)
+async def rebuild_catalogue(settings: OrdersSettings, db: AsyncDatabase[Document],
+                            args: argparse.Namespace) -> int:
+    """``rebuild-catalogue``: one fill from inventory's listing, the service running or not."""
+    async with balanced_channel(settings.inventory_addr) as channel:
+        books = await CatalogueFill(CatalogueStore(db), channel, attempts=5).fill()
+    print(f"catalogue rebuilt from inventory: {books} books")
+    return 0
+
+
+APP = ServiceApp(OrdersSettings, assemble, {
+    "rebuild-catalogue": Command(
+        help="fill the catalogue read model again from inventory's listing (newer entries "
+             "are kept)", arguments=lambda parser: None, run=rebuild_catalogue),
+})

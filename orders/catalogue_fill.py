@@ -11,12 +11,11 @@ database, not "the collection is empty": a crash mid-fill, or an event that arri
 must not count as filled); an unreachable inventory is retried with backoff. An operator
 rebuilds on demand, with the service running or not::
 
-    python -m orders.catalogue_fill
+    python -m orders rebuild-catalogue
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import grpc
@@ -33,8 +32,6 @@ from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
 from orders.catalogue_store import CatalogueStore
 from orders.pricing import BookInfo
-from runtime import Settings, configure_logging, open_database
-from runtime.channels import balanced_channel
 
 log = logging.getLogger(__name__)
 
@@ -103,20 +100,3 @@ def _log_unavailable(state: RetryCallState) -> None:
     code = error.code().name if isinstance(error, grpc.aio.AioRpcError) else ""
     log.warning("inventory unavailable; the catalogue fill tries again",
                 extra={"attempt": state.attempt_number, "code": code})
-
-
-async def _rebuild() -> int:
-    settings = Settings.from_env("orders")
-    configure_logging("orders", settings.log_level, settings.log_format)
-    async with (open_database(settings.mongo_url, settings.mongo_db) as db,
-                balanced_channel(settings.inventory_addr) as channel):
-        return await CatalogueFill(CatalogueStore(db), channel, attempts=5).fill()
-
-
-def main() -> None:
-    books = asyncio.run(_rebuild())
-    print(f"catalogue rebuilt from inventory: {books} books")
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,8 @@ purpose: some MongoDB-compatible servers run it as a collection scan.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from orders.lifecycle import Status
 from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
@@ -24,6 +26,25 @@ from orders.paging import Position
 Document = dict[str, Any]
 PAYMENT_DUE = "payment_due"
 Session = AsyncClientSession | None
+
+
+class ChangeFeedError(Exception):
+    """The change stream could not open, or broke (a server without them, a failover)."""
+
+
+class UpdatedIds:
+    """The ids of updated orders, as the change stream delivers them."""
+
+    def __init__(self, stream: AsyncChangeStream[Document]) -> None:
+        self._stream = stream
+
+    async def next(self) -> str | None:
+        """The next updated order's id, or ``None`` if none came within the stream's wait."""
+        try:
+            change = await self._stream.try_next()
+        except PyMongoError as exc:
+            raise ChangeFeedError(str(exc)) from exc
+        return None if change is None else str(change["documentKey"]["_id"])
 
 
 class OrderStore:
@@ -97,12 +118,19 @@ class OrderStore:
             {"$set": {"refund_due": True}}, session=session)
         return result.matched_count == 1
 
-    async def updated_ids(self, *, max_await_ms: int) -> AsyncChangeStream[Document]:
-        """A change stream of every order update, each event carrying only the order's id."""
-        return await self.orders.watch(
-            [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
-             {"$project": {"documentKey": 1}}],
-            max_await_time_ms=max_await_ms)
+    @asynccontextmanager
+    async def updated_ids(self, *, max_await_ms: int) -> AsyncIterator[UpdatedIds]:
+        """A change stream of every order update, each event carrying only the order's id;
+        raises :class:`ChangeFeedError` if the server cannot open one."""
+        try:
+            stream = await self.orders.watch(
+                [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
+                 {"$project": {"documentKey": 1}}],
+                max_await_time_ms=max_await_ms)
+            async with stream:
+                yield UpdatedIds(stream)
+        except PyMongoError as exc:  # opening or closing it
+            raise ChangeFeedError(str(exc)) from exc
 
     async def page(self, user_id: str, after: Position | None, size: int) -> list[Order]:
         """Up to ``size`` orders of ``user_id``, newest first, strictly after ``after``."""

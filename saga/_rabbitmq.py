@@ -97,7 +97,11 @@ class RabbitTransport:
         if self._queue is not None and self._consumer_tag is not None:
             try:
                 await self._queue.cancel(self._consumer_tag, timeout=READY_TIMEOUT)
-            except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError) as exc:
+            except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError,
+                    RuntimeError) as exc:
+                # A channel closed under us (a reconnect in progress) raises aiormq's
+                # ChannelInvalidStateError, a RuntimeError: the broker has dropped the
+                # consumer already, so there is nothing left to cancel.
                 log.warning("could not cancel consumer", extra={"error": repr(exc)})
             self._consumer_tag = None
         if self._in_flight:

@@ -21,11 +21,11 @@ from inventory.events import EVENTS as INVENTORY_EVENTS
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
-from orders.app import OrdersApp, assemble
+from orders.app import OrderParts, wire
 from orders.catalogue import ReadModelCatalogue
 from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
 from orders.events import EVENTS
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
@@ -69,7 +69,7 @@ class Running:
     client: AsyncMongoClient[Document]
     servers: list[GrpcServer]
     catalog_channel: grpc.aio.Channel
-    app: OrdersApp
+    app: OrderParts
     fill: CatalogueFill
 
     async def close(self, names: list[str]) -> None:
@@ -104,9 +104,9 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         await outbox.ensure_indexes()
         channel = grpc.aio.insecure_channel(inventory.address)
         catalogue = CatalogueStore(orders_db)
-        app = assemble(store, outbox, ReadModelCatalogue(catalogue),
-                       SimulatedGateway(orders_db, limit_cents=50_000), verifier,
-                       OrdersConfig(timeout_seconds=600, sweep_seconds=60))
+        app = wire(store, outbox, ReadModelCatalogue(catalogue),
+                   SimulatedGateway(orders_db, limit_cents=50_000), verifier,
+                   OrdersSettings.load(order_timeout_seconds=600, order_sweep_seconds=60))
         orders = GrpcServer("127.0.0.1:0", [app.service.binding()])
         await orders.start()
         return Running(client, [orders, inventory], channel, app,

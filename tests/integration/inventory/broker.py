@@ -19,6 +19,7 @@ from contracts.events import new_meta
 from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from runtime.mongo import Document
 from saga import Backoff, SagaParticipant
 
@@ -119,7 +120,8 @@ async def running_inventory(
     async with watching(amqp_url, prefix) as wire:
         participant = SagaParticipant(
             service="inventory", db=db, amqp_url=amqp_url, prefix=prefix, prefetch=prefetch,
-            subscriptions=subscriptions(InventoryHandlers(StockLedger(db))), events=EVENTS,
+            subscriptions=subscriptions(InventoryHandlers(StockLedger(StockStore(db)))),
+            events=EVENTS,
             retry_backoff=Backoff(initial=0.02, maximum=0.5), relay_poll_interval=0.1,
             shutdown_grace=5)
         async with participant:

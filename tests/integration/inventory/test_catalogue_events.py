@@ -11,6 +11,7 @@ from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from inventory.events import EVENTS
 from inventory.reservations import Line
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from saga import Outbox, UnitOfWork
 from tests.integration.inventory.conftest import Client, fresh_isbn
 
@@ -66,7 +67,7 @@ async def test_a_refused_update_stores_no_event_and_keeps_the_version(client: Cl
 
 async def test_stock_moved_by_the_saga_stores_no_catalogue_event(client: Client) -> None:
     book = await client.add(stock=4, isbn=fresh_isbn())
-    ledger, outbox = StockLedger(client.db), Outbox(client.db, EVENTS)
+    ledger, outbox = StockLedger(StockStore(client.db)), Outbox(client.db, EVENTS)
 
     async def reserve(uow: UnitOfWork) -> None:
         await ledger.reserve("o-1", [Line(book.id, 2)], uow)

@@ -16,6 +16,7 @@ from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers
 from inventory.model import NewBook
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import Document
 from saga import Outbox, PoisonMessage
@@ -29,7 +30,7 @@ class Harness:
         self.db = db
         self.store = BookStore(db)
         self.outbox = Outbox(db, EVENTS)
-        self.handlers = InventoryHandlers(StockLedger(db))
+        self.handlers = InventoryHandlers(StockLedger(StockStore(db)))
 
     async def book(self, stock: int) -> str:
         book = await self.store.add(NewBook("T", "A", fresh_isbn(), 100, stock, "", 0))

@@ -34,12 +34,13 @@ from inventory.handlers import subscriptions as inventory_subscriptions
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
-from orders.app import OrdersApp, assemble
+from orders.app import OrderParts, wire
 from orders.catalogue import CatalogueHandlers, ReadModelCatalogue
 from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
 from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import SimulatedGateway
@@ -66,7 +67,7 @@ class Stack:
     admin: Metadata
     alice: Metadata
     bob: Metadata
-    app: OrdersApp
+    app: OrderParts
     outbox: Outbox
     handlers: OrderHandlers
     catalogue: CatalogueHandlers
@@ -176,8 +177,8 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
     inventory_channel = grpc.aio.insecure_channel(inventory_server.address)
     catalogue = CatalogueStore(orders_db)
     await CatalogueFill(catalogue, inventory_channel, attempts=3).fill()  # as on a first start
-    app = assemble(store, outbox, ReadModelCatalogue(catalogue), gateway, verifier,
-                   OrdersConfig(timeout_seconds=60, sweep_seconds=1))
+    app = wire(store, outbox, ReadModelCatalogue(catalogue), gateway, verifier,
+               OrdersSettings.load(order_timeout_seconds=60, order_sweep_seconds=1))
     orders_server = GrpcServer("127.0.0.1:0", [app.service.binding()])
     await orders_server.start()
     try:
@@ -212,7 +213,7 @@ async def running_saga(stack: Stack, amqp_url: str, handlers: OrderHandlers,
                             "retry_backoff": Backoff(initial=0.02, maximum=0.2), **options}
     async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
                                subscriptions=inventory_subscriptions(
-                                   InventoryHandlers(StockLedger(stack.inventory_db))),
+                                   InventoryHandlers(StockLedger(StockStore(stack.inventory_db)))),
                                events=INVENTORY_EVENTS, **fast), \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
                             subscriptions=subscriptions(handlers, stack.catalogue), events=EVENTS,

@@ -18,11 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.mongo import Document
 from runtime.server import GrpcServer
-from runtime.settings import Settings
 from tests.integration.user.conftest import PASSWORD, Stub, login, register, rpc_error
 from tests.stack import free_port
 from user.app import build
-from user.config import UserConfig
+from user.config import UserSettings
 
 pytestmark = pytest.mark.integration
 
@@ -63,11 +62,10 @@ def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture
 async def smtp_stub(mongo_db: AsyncDatabase[Document], tmp_path: Path,
                     smtp_inbox: tuple[Inbox, int]) -> AsyncIterator[Stub]:
-    settings = Settings.from_env("user", {"BOOKSTORE_DATA_DIR": str(tmp_path)})
-    config = UserConfig.from_env(settings, {
-        "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_MAIL_FROM": SENDER,
-        "BOOKSTORE_SMTP_URL": f"smtp://127.0.0.1:{smtp_inbox[1]}"})
-    service = await build(mongo_db, settings, config)
+    settings = UserSettings.load(
+        data_dir=tmp_path, bcrypt_rounds=4, mail_from=SENDER, login_delay_seconds=0,
+        smtp_url=f"smtp://127.0.0.1:{smtp_inbox[1]}")
+    service = await build(mongo_db, settings)
     server = GrpcServer("127.0.0.1:0", [service.binding()])
     await server.start()
     try:

@@ -13,6 +13,7 @@ from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.model import NewBook
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import Document
 from saga import Backoff, Delivery, Envelope, InMemoryBroker, SagaParticipant
@@ -43,7 +44,7 @@ async def test_a_replayed_confirmation_sells_nothing_twice_and_logs_no_warning(
     confirmed = ev.OrderConfirmed(meta=new_meta(), order_id="o-1", payment_reference="p")
     async with SagaParticipant(
             service="inventory", db=mongo_db, transport=broker.transport("inventory"),
-            subscriptions=subscriptions(InventoryHandlers(StockLedger(mongo_db))),
+            subscriptions=subscriptions(InventoryHandlers(StockLedger(StockStore(mongo_db)))),
             events=EVENTS, retry_backoff=FAST, relay_poll_interval=0.05):
         await broker.deliver("inventory", delivery(placed))
         await broker.idle()

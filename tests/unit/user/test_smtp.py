@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from runtime.settings import Settings, SettingsError
+from runtime.settings import SettingsError
 from tests.stack import free_port
-from user.config import UserConfig
+from user.config import UserSettings
 from user.mailer import MailDeliveryError
 from user.smtp import SmtpMailer, SmtpServer, parse_smtp_url
 
@@ -32,10 +34,10 @@ def test_bad_urls_are_refused_without_echoing_them(url: str) -> None:
     assert "secret-pw" not in str(info.value)
 
 
-def test_the_password_is_in_no_repr_or_name() -> None:
-    settings = Settings.from_env("user", {})
-    config = UserConfig.from_env(settings, {"BOOKSTORE_SMTP_URL": "smtp://ada:hunter2@mx:587",
-                                            "BOOKSTORE_MAIL_FROM": "Shop <shop@example.com>"})
+def test_the_password_is_in_no_repr_or_name(environ: Callable[..., None]) -> None:
+    environ(BOOKSTORE_SMTP_URL="smtp://ada:hunter2@mx:587",
+            BOOKSTORE_MAIL_FROM="Shop <shop@example.com>")
+    config = UserSettings.load()
     assert config.smtp is not None
     assert config.smtp.password == "hunter2"
     assert config.mail_from == "Shop <shop@example.com>"
@@ -43,8 +45,15 @@ def test_the_password_is_in_no_repr_or_name() -> None:
     assert str(config.smtp) == "smtp://ada@mx:587"
 
 
-def test_without_a_url_the_file_drop_stays() -> None:
-    assert UserConfig.from_env(Settings.from_env("user", {}), {}).smtp is None
+def test_without_a_url_the_file_drop_stays(environ: Callable[..., None]) -> None:
+    assert UserSettings.load().smtp is None
+
+
+def test_a_bad_url_is_refused_at_start_without_echoing_it(environ: Callable[..., None]) -> None:
+    environ(BOOKSTORE_SMTP_URL="ftp://ada:secret-pw@mx")
+    with pytest.raises(SettingsError, match="BOOKSTORE_SMTP_URL") as info:
+        UserSettings.load()
+    assert "secret-pw" not in str(info.value)
 
 
 async def test_an_unreachable_server_is_a_delivery_error_without_the_password() -> None:
