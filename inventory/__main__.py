@@ -10,7 +10,10 @@ from inventory.service import InventoryService
 from inventory.stock import StockLedger
 from inventory.store import BookStore
 from runtime import GrpcServer, Settings, TokenVerifier, configure_logging, open_database, serve
+from runtime.broker import BrokerProbe
+from runtime.health import Dependency
 from runtime.keys import load_public_key
+from runtime.mongo import ping_probe
 from saga import SagaParticipant
 
 
@@ -25,9 +28,13 @@ async def main() -> None:
         async with (SagaParticipant(service="inventory", db=db, amqp_url=settings.amqp_url,
                                     subscriptions=table, prefix=settings.saga_prefix,
                                     prefetch=settings.saga_prefetch),
-                    BookCache(store) as cache):
+                    BookCache(store) as cache,
+                    BrokerProbe(settings.amqp_url, name="inventory") as broker):
             service = InventoryService(store, verifier, cache)
-            server = GrpcServer(settings.listen_addr, [service.binding()])
+            server = GrpcServer(settings.listen_addr, [service.binding()],
+                                dependencies=[Dependency("mongodb", ping_probe(db.client)),
+                                              Dependency("broker", broker)],
+                                probe_interval=settings.health_probe_seconds)
             await serve(server, settings.shutdown_grace_seconds)
 
 

@@ -20,9 +20,11 @@ from orders.store import OrderStore
 from orders.timeouts import Sweeper
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
+from runtime.broker import BrokerProbe
 from runtime.channels import balanced_channel
+from runtime.health import Dependency
 from runtime.keys import load_public_key
-from runtime.mongo import Document, open_database
+from runtime.mongo import Document, open_database, ping_probe
 from runtime.server import GrpcServer, serve
 from runtime.settings import Settings
 from saga import Outbox, SagaParticipant
@@ -59,15 +61,20 @@ async def run(settings: Settings, config: OrdersConfig) -> None:
         await store.ensure_indexes()
         gateway = gateway_for(db, config)
         table = subscriptions(OrderHandlers(store, gateway))
-        async with SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
+        async with (SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
                                    subscriptions=table, prefix=settings.saga_prefix,
-                                   prefetch=settings.saga_prefetch) as saga:
+                                   prefetch=settings.saga_prefetch) as saga,
+                   BrokerProbe(settings.amqp_url, name="orders") as broker):
             app = assemble(store, saga.outbox, InventoryCatalog(channel), gateway, verifier,
                            config)
             sweeping = asyncio.create_task(app.sweeper.run(), name="order-sweeper")
             try:
-                await serve(GrpcServer(settings.listen_addr, [app.service.binding()]),
-                            settings.shutdown_grace_seconds)
+                server = GrpcServer(
+                    settings.listen_addr, [app.service.binding()],
+                    dependencies=[Dependency("mongodb", ping_probe(db.client)),
+                                  Dependency("broker", broker)],
+                    probe_interval=settings.health_probe_seconds)
+                await serve(server, settings.shutdown_grace_seconds)
             finally:
                 sweeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -15,13 +15,15 @@ import contextlib
 import aio_pika
 from aio_pika.abc import AbstractConnection
 
+from runtime.health import DEFAULT_TIMEOUT
+
 CLOSE_TIMEOUT = 1.0
 
 
 class BrokerProbe:
     """``await probe()`` is ``True`` once the broker has answered a channel open and close."""
 
-    def __init__(self, url: str, *, name: str, timeout: float) -> None:
+    def __init__(self, url: str, *, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._url = url
         self._name = name
         self._timeout = timeout
@@ -40,6 +42,12 @@ class BrokerProbe:
             self._drop()
             raise
         return True
+
+    async def __aenter__(self) -> BrokerProbe:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         self._drop()

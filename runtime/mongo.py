@@ -10,6 +10,8 @@ import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from runtime.health import DEFAULT_TIMEOUT
+
 Document = dict[str, Any]
 
 
@@ -38,7 +40,8 @@ async def open_database(url: str, name: str) -> AsyncIterator[AsyncDatabase[Docu
         await client.close()
 
 
-def ping_probe(client: AsyncMongoClient[Document], timeout: float) -> Callable[[], Awaitable[bool]]:
+def ping_probe(client: AsyncMongoClient[Document], timeout: float = DEFAULT_TIMEOUT
+               ) -> Callable[[], Awaitable[bool]]:
     """A health probe: does the server answer ``ping`` within ``timeout`` seconds?
 
     ``pymongo.timeout`` bounds the whole call, server selection included, which would

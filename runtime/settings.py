@@ -6,6 +6,8 @@ its MongoDB URL and database with ``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``..._MONG
 benchmarks) can share one broker. A service binds ``BOOKSTORE_LISTEN_ADDR`` when set
 (``0.0.0.0:50052`` in a pod), else its own ``BOOKSTORE_<SVC>_ADDR``: that one says how the
 others reach it, and may list several instances or be a ``dns:///`` name (:mod:`runtime.channels`).
+``BOOKSTORE_HEALTH_PROBE_SECONDS`` is how often health probes the database and the broker
+(:mod:`runtime.health`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Settings:
     shutdown_grace_seconds: float
     bind_addr: str = ""
     saga_prefetch: int = 4
+    health_probe_seconds: float = 2.0
 
     @property
     def listen_addr(self) -> str:
@@ -95,6 +98,8 @@ class Settings:
                 get("SHUTDOWN_GRACE_SECONDS", "5"), "SHUTDOWN_GRACE_SECONDS"),
             bind_addr=get("LISTEN_ADDR", ""),
             saga_prefetch=positive_int(get("SAGA_PREFETCH", "4"), "SAGA_PREFETCH"),
+            health_probe_seconds=positive_number(
+                get("HEALTH_PROBE_SECONDS", "2"), "HEALTH_PROBE_SECONDS"),
         )
 
 

@@ -10,8 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.user.v1 import user_pb2_grpc
 from runtime.auth import TokenIssuer, TokenVerifier
+from runtime.health import Dependency
 from runtime.keys import load_private_key, load_public_key
-from runtime.mongo import Document, open_database
+from runtime.mongo import Document, open_database, ping_probe
 from runtime.server import GrpcServer, ServiceBinding, serve
 from runtime.settings import Settings
 from user.accounts import Accounts, AdminOutcome
@@ -78,7 +79,9 @@ async def run(settings: Settings, config: UserConfig) -> None:
     async with open_database(settings.mongo_url, settings.mongo_db) as db:
         service = await build(db, settings, config)
         await bootstrap_admin(service.accounts, config)
-        server = GrpcServer(settings.listen_addr, [service.binding()])
+        server = GrpcServer(settings.listen_addr, [service.binding()],
+                            dependencies=[Dependency("mongodb", ping_probe(db.client))],
+                            probe_interval=settings.health_probe_seconds)
         await serve(server, settings.shutdown_grace_seconds)
 
 
