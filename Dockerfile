@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image definition, a target per service:
 #   docker build --target user -t bookstore-user .
-# Dependencies sit in their own cached layer; only runtime dependencies are installed.
+# Dependencies sit in their own cached layer, installed from the hashed lock of the runtime
+# dependencies only (requirements/runtime.txt, written by scripts/lock.sh). The base image is
+# pinned to an exact release; pin its digest too where your registry mirror allows.
 
-FROM python:3.12-slim AS base
+FROM python:3.12.12-slim-bookworm AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -12,11 +14,8 @@ WORKDIR /app
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin bookstore
 
 FROM base AS deps
-COPY pyproject.toml ./
-# The project's runtime dependencies only (no dev/test tools), read from pyproject.toml.
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-      > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
+COPY requirements/runtime.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
 FROM deps AS app
 COPY pyproject.toml README.md ./
@@ -27,9 +26,11 @@ COPY user ./user
 COPY inventory ./inventory
 COPY orders ./orders
 COPY client ./client
-RUN pip install --no-deps . && rm -rf /app/* \
+COPY --chmod=755 compose/entrypoint.sh /usr/local/bin/bookstore-entrypoint
+RUN pip install --no-cache-dir --no-deps . && rm -rf /app/* \
  && mkdir -p /keys/private /keys/public && chown -R bookstore /keys
-USER bookstore
+USER 10001:10001
+ENTRYPOINT ["bookstore-entrypoint"]
 ENV BOOKSTORE_LOG_FORMAT=json BOOKSTORE_DATA_DIR=/tmp/bookstore
 
 FROM app AS user

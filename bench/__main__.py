@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import ipaddress
 import os
 import tempfile
@@ -21,8 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import ceilings, dbops, load, model, report
-from bench.cpu import CpuMeter
+from bench import ceilings, dbops, load, model
 from bench.stats import Recorder
 from client import ClientConfig
 from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, running_stack
@@ -62,6 +62,8 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
                for i in range(args.instances)]
     shop = await load.open_shop(configs, (ADMIN_EMAIL, ADMIN_PASSWORD), books=args.books,
                                 customers=args.customers, stock=10**7)
+    from bench.cpu import CpuMeter  # psutil: the bench extra, checked in main()
+
     cpu = CpuMeter({svc: [stack.process(svc, i).pid for i in stack.instances(svc)]
                     for svc in stack.processes}, mongo_url)
     phases: list[tuple[str, Recorder, float, float]] = []
@@ -121,6 +123,19 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
     return results, phases
 
 
+def require_extras() -> None:
+    """Stop with the install command, before any work, if the bench extra is missing."""
+    missing = []
+    for module in ("psutil", "matplotlib"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise SystemExit(f"python -m bench needs {' and '.join(missing)}: "
+                         "pip install -e '.[bench]'")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description=__doc__.splitlines()[0] if __doc__ else "")
@@ -140,6 +155,8 @@ def main() -> None:
                         help="unacknowledged messages each service's consumer may hold")
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
     args = parser.parse_args()
+    require_extras()
+    from bench import report  # matplotlib
     if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
             and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200
             and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000):

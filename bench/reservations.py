@@ -22,13 +22,16 @@ from typing import Any
 import aio_pika
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.events import new_meta
+from inventory.app import saga_participant
+from inventory.config import InventorySettings
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.isbn import isbn13_check_digit
 from inventory.model import NewBook
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import make_client
-from saga import SagaParticipant, new_meta
 
 
 async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: str) -> None:
@@ -58,9 +61,9 @@ async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: st
         for name in answers:
             await replies.bind(exchange, routing_key=name)
         await replies.consume(on_reply)
-        table = subscriptions(InventoryHandlers(StockLedger(db)))
-        async with SagaParticipant(service="inventory", db=db, amqp_url=amqp_url,
-                                   subscriptions=table, prefix=prefix):
+        table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
+        settings = InventorySettings.load(amqp_url=amqp_url, saga_prefix=prefix)
+        async with saga_participant(settings, db, table):
             messages = [order(random.choice(book_ids)) for _ in range(events)]  # noqa: S311
             started = time.perf_counter()
             for body, message_id in messages:

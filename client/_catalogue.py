@@ -91,7 +91,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {path}: {exc.strerror}") from None
     if path.suffix.lower() == ".csv":
-        return list(csv.DictReader(text.splitlines()))
+        return [normalize_keys(row) for row in csv.DictReader(text.splitlines())]
     if path.suffix.lower() != ".json":
         raise InvalidArgumentError(f"{path}: expected a .csv or .json file")
     try:
@@ -101,7 +101,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
                                    ) from None
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise InvalidArgumentError(f"{path}: expected a JSON list of book objects")
-    return data
+    return [normalize_keys(item) for item in data]
+
+
+def normalize_keys(row: Mapping[str | None, Any]) -> dict[str, Any]:
+    """Column names as spreadsheets write them: ``Title``, ``ISBN``, ``Published Year``."""
+    return {"_".join(str(key).lower().replace("-", " ").split()): value
+            for key, value in row.items() if key is not None}
 
 
 def parse_row(raw: Mapping[str, Any]) -> BookRow:

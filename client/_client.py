@@ -49,9 +49,13 @@ class BookstoreClient:
         self._transport = Transport(self.config)
         self._transport.token = token
         self.user_id = user_id
-        self._users = user_pb2_grpc.UserServiceStub(self._transport.channels["user"])
-        self._books = inv_grpc.InventoryServiceStub(self._transport.channels["inventory"])
-        self._orders = ord_grpc.OrderServiceStub(self._transport.channels["orders"])
+        channel = self._transport.channel
+        # Calls safe to repeat use the stubs on retrying channels; the rest, the ``_once`` ones.
+        self._users = user_pb2_grpc.UserServiceStub(channel("user"))
+        self._users_once = user_pb2_grpc.UserServiceStub(channel("user", retry=False))
+        self._books = inv_grpc.InventoryServiceStub(channel("inventory"))
+        self._books_once = inv_grpc.InventoryServiceStub(channel("inventory", retry=False))
+        self._orders = ord_grpc.OrderServiceStub(channel("orders"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, token: str | None = None,
@@ -84,15 +88,14 @@ class BookstoreClient:
 
     async def register(self, name: str, email: str, password: str) -> User:
         request = user_pb2.UserRequest(name=name, email=email, password=password)
-        reply = await self._transport.call("user", self._users.CreateUser, request,
-                                           idempotent=False)
+        reply = await self._transport.call("user", self._users_once.CreateUser, request)
         return reply.user  # type: ignore[no-any-return]
 
     async def login(self, email: str, password: str) -> Session:
         """Exchange credentials for a token, kept for every later call; returns the session."""
         request = user_pb2.UserAuthRequest(email=email, password=password)
         reply: Session = await self._transport.call("user", self._users.AuthenticateUser,
-                                                    request, idempotent=True)
+                                                    request)
         self._transport.token = reply.access_token
         self.user_id = reply.user.id
         return reply
@@ -104,35 +107,33 @@ class BookstoreClient:
     async def get_user(self, user_id: str | None = None) -> User:
         """An account: your own by default; any for an admin."""
         request = user_pb2.UserIDRequest(user_id=self._me(user_id))
-        reply = await self._transport.call("user", self._users.GetUser, request, idempotent=True)
+        reply = await self._transport.call("user", self._users.GetUser, request)
         return reply.user  # type: ignore[no-any-return]
 
     async def update_user(self, user_id: str | None = None, *, name: str | None = None,
                           email: str | None = None) -> User:
         request = user_pb2.UserUpdateRequest(user_id=self._me(user_id), name=name, email=email)
-        reply = await self._transport.call("user", self._users.UpdateUser, request,
-                                           idempotent=True)
+        reply = await self._transport.call("user", self._users.UpdateUser, request)
         return reply.user  # type: ignore[no-any-return]
 
     async def delete_user(self, user_id: str | None = None) -> None:
         request = user_pb2.UserIDRequest(user_id=self._me(user_id))
-        await self._transport.call("user", self._users.DeleteUser, request, idempotent=False)
+        await self._transport.call("user", self._users_once.DeleteUser, request)
 
     async def change_password(self, current_password: str, new_password: str) -> None:
         request = user_pb2.ChangePasswordRequest(
             user_id=self._me(None), current_password=current_password, new_password=new_password)
-        await self._transport.call("user", self._users.ChangePassword, request, idempotent=False)
+        await self._transport.call("user", self._users_once.ChangePassword, request)
 
     async def request_password_reset(self, email: str) -> None:
         """Ask for a reset token by mail; answers the same whether the account exists or not."""
         request = user_pb2.PasswordResetRequest(email=email)
-        await self._transport.call("user", self._users.RequestPasswordReset, request,
-                                   idempotent=False)
+        await self._transport.call("user", self._users_once.RequestPasswordReset, request)
 
     async def reset_password(self, email: str, reset_token: str, new_password: str) -> None:
         request = user_pb2.ResetPasswordRequest(email=email, reset_token=reset_token,
                                                 new_password=new_password)
-        await self._transport.call("user", self._users.ResetPassword, request, idempotent=False)
+        await self._transport.call("user", self._users_once.ResetPassword, request)
 
     # -- catalogue --------------------------------------------------------------------------
 
@@ -142,8 +143,7 @@ class BookstoreClient:
         request = inv.BookRequest(title=title, author=author, isbn=isbn,
                                   price_cents=price_cents, stock=stock,
                                   description=description, published_year=published_year)
-        reply = await self._transport.call("inventory", self._books.AddBook, request,
-                                           idempotent=False)
+        reply = await self._transport.call("inventory", self._books_once.AddBook, request)
         return reply.book  # type: ignore[no-any-return]
 
     async def update_book(self, book_id: str, *, title: str | None = None,
@@ -161,19 +161,20 @@ class BookstoreClient:
             request.set_available = set_available
         if adjust_available is not None:
             request.adjust_available = adjust_available
-        reply = await self._transport.call("inventory", self._books.UpdateBook, request,
-                                           idempotent=adjust_available is None)
+        # An adjustment adds to the stock: sent twice, it would count twice.
+        stub = self._books if adjust_available is None else self._books_once
+        reply = await self._transport.call("inventory", stub.UpdateBook, request)
         return reply.book  # type: ignore[no-any-return]
 
     async def get_book(self, book_id: str) -> Book:
         reply = await self._transport.call("inventory", self._books.GetBookDetails,
-                                           inv.BookIDRequest(book_id=book_id), idempotent=True)
+                                           inv.BookIDRequest(book_id=book_id))
         return reply.book  # type: ignore[no-any-return]
 
     async def check_availability(self, book_id: str, quantity: int = 1) -> Availability:
         request = inv.BookIDRequest(book_id=book_id, quantity=quantity)
         reply: Availability = await self._transport.call(
-            "inventory", self._books.CheckAvailability, request, idempotent=True)
+            "inventory", self._books.CheckAvailability, request)
         return reply
 
     async def list_books(self, *, author: str = "", min_price_cents: int | None = None,
@@ -184,8 +185,7 @@ class BookstoreClient:
         request = inv.ListBooksRequest(
             filter=_filter(author, min_price_cents, max_price_cents, in_stock),
             sort=_sort(sort), page_size=page_size, page_token=page_token)
-        reply = await self._transport.call("inventory", self._books.ListBooks, request,
-                                           idempotent=True)
+        reply = await self._transport.call("inventory", self._books.ListBooks, request)
         return BookPage(list(reply.books), reply.next_page_token)
 
     async def search_books(self, query: str, *, author: str = "",
@@ -197,8 +197,7 @@ class BookstoreClient:
         request = inv.SearchBooksRequest(
             query=query, filter=_filter(author, min_price_cents, max_price_cents, in_stock),
             sort=_sort(sort), page_size=page_size, page_token=page_token)
-        reply = await self._transport.call("inventory", self._books.SearchBooks, request,
-                                           idempotent=True)
+        reply = await self._transport.call("inventory", self._books.SearchBooks, request)
         return BookPage(list(reply.books), reply.next_page_token)
 
     # -- orders -----------------------------------------------------------------------------
@@ -211,20 +210,17 @@ class BookstoreClient:
             lines=[ord_.OrderLineRequest(book_id=line.book_id, quantity=line.quantity)
                    for line in lines],
             idempotency_key=idempotency_key or uuid.uuid4().hex, payment_token=payment_token)
-        reply = await self._transport.call("orders", self._orders.PlaceOrder, request,
-                                           idempotent=True)
+        reply = await self._transport.call("orders", self._orders.PlaceOrder, request)
         return reply.order  # type: ignore[no-any-return]
 
     async def get_order(self, order_id: str) -> Order:
         reply = await self._transport.call("orders", self._orders.GetOrderStatus,
-                                           ord_.OrderIDRequest(order_id=order_id),
-                                           idempotent=True)
+                                           ord_.OrderIDRequest(order_id=order_id))
         return reply.order  # type: ignore[no-any-return]
 
     async def cancel_order(self, order_id: str) -> Order:
         reply = await self._transport.call("orders", self._orders.CancelOrder,
-                                           ord_.OrderIDRequest(order_id=order_id),
-                                           idempotent=True)
+                                           ord_.OrderIDRequest(order_id=order_id))
         return reply.order  # type: ignore[no-any-return]
 
     async def order_history(self, user_id: str | None = None, *, page_size: int = 0,
@@ -232,8 +228,7 @@ class BookstoreClient:
         """Your orders (any user's for an admin), newest first."""
         request = ord_.UserIDRequest(user_id=self._me(user_id), page_size=page_size,
                                      page_token=page_token)
-        reply = await self._transport.call("orders", self._orders.GetOrderHistory, request,
-                                           idempotent=True)
+        reply = await self._transport.call("orders", self._orders.GetOrderHistory, request)
         return OrderPage(list(reply.orders), reply.next_page_token)
 
     async def update_order_status(self, order_id: str, status: str | int,
@@ -241,8 +236,7 @@ class BookstoreClient:
         """Move an order along (admin); ``status`` is a name such as ``shipped`` or the enum."""
         request = ord_.OrderStatusUpdateRequest(order_id=order_id, status=_status(status),
                                                 reason=reason)
-        reply = await self._transport.call("orders", self._orders.UpdateOrderStatus, request,
-                                           idempotent=True)
+        reply = await self._transport.call("orders", self._orders.UpdateOrderStatus, request)
         return reply.order  # type: ignore[no-any-return]
 
     async def watch_order(self, order_id: str, *,

@@ -91,8 +91,15 @@ _BY_CODE: dict[grpc.StatusCode, type[BookstoreClientError]] = {
 # Details gRPC itself writes when no connection could be made, as opposed to a
 # service answering UNAVAILABLE because one of its own dependencies is away.
 _TRANSPORT_HINTS = ("failed to connect", "connection refused", "connect failed",
-                    "dns resolution failed", "socket closed", "connection reset",
-                    "no route to host", "name resolution")
+                    "socket closed", "connection reset", "no route to host")
+# ... and those it writes when the address names no host (the resolver's own words, which
+# gRPC appends, may well be empty).
+_RESOLUTION_HINTS = ("errors resolving", "dns resolution failed", "name resolution failed")
+
+
+def address_variable(service: str) -> str:
+    """The environment variable that sets where ``service`` is reached."""
+    return f"BOOKSTORE_{service.upper()}_ADDR"
 
 
 def map_rpc_error(exc: grpc.aio.AioRpcError, *, service: str,
@@ -103,8 +110,11 @@ def map_rpc_error(exc: grpc.aio.AioRpcError, *, service: str,
     title = SERVICE_TITLES.get(service, f"{service} service")
     if code is grpc.StatusCode.UNAVAILABLE:
         lowered = details.lower()
-        if not details or any(hint in lowered for hint in _TRANSPORT_HINTS):
-            message = f"cannot reach the {title} at {address} — is the stack running?"
+        where = f"{address} (set by {address_variable(service)})"
+        if any(hint in lowered for hint in _RESOLUTION_HINTS):
+            message = f"cannot resolve the {title}'s address {where} — is the host name right?"
+        elif not details or any(hint in lowered for hint in _TRANSPORT_HINTS):
+            message = f"cannot reach the {title} at {where} — is the stack running?"
         else:
             message = f"the {title} is unavailable: {details}"
         return ServiceUnavailableError(message, service=service, address=address)

@@ -6,9 +6,11 @@ copied field by field and a new proto field reaches callers without a client cha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
@@ -62,9 +64,55 @@ def role_name(role: int) -> str:
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    """A message as JSON-ready data, field names as in the proto, zero values included."""
-    return MessageToDict(message, preserving_proto_field_name=True,
+    """A message as JSON-ready data for people and scripts, not the proto3 JSON mapping.
+
+    Field names as in the proto and zero values included; 64-bit integers (cents,
+    quantities) as numbers rather than proto JSON's strings; enums by the names the tables
+    show (``CONFIRMED``, ``admin``); timestamps as RFC 3339 strings.
+    """
+    data = MessageToDict(message, preserving_proto_field_name=True,
                          always_print_fields_with_no_presence=True)
+    return _plain(cast(Descriptor, message.DESCRIPTOR), data)
+
+
+_INT64_TYPES = frozenset({FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64,
+                          FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_FIXED64,
+                          FieldDescriptor.TYPE_SFIXED64})
+
+
+def _plain(descriptor: Descriptor, data: dict[str, Any]) -> dict[str, Any]:
+    for name, value in data.items():
+        spec = descriptor.fields_by_name.get(name)
+        if spec is None:
+            continue
+        if isinstance(value, list):
+            data[name] = [_plain_value(spec, item) for item in value]
+        else:
+            data[name] = _plain_value(spec, value)
+    return data
+
+
+def _plain_value(spec: FieldDescriptor, value: Any) -> Any:
+    if spec.message_type is not None:
+        is_own = not spec.message_type.full_name.startswith("google.protobuf.")
+        return _plain(spec.message_type, value) if is_own and isinstance(value, dict) else value
+    if spec.type in _INT64_TYPES:
+        return int(value)
+    if spec.enum_type is not None:
+        return enum_label(spec.enum_type, value)
+    return value
+
+
+def enum_label(enum: EnumDescriptor, value: str | int) -> str:
+    """An enum value as the CLI shows it: ``ORDER_STATUS_SHIPPED`` → ``SHIPPED``."""
+    number = enum.values_by_name[value].number if isinstance(value, str) else value
+    if enum.full_name == orders_pb2.OrderStatus.DESCRIPTOR.full_name:
+        return status_name(number)
+    if enum.full_name == user_pb2.Role.DESCRIPTOR.full_name:
+        return role_name(number)
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+    label = enum.values_by_number[number].name if number in enum.values_by_number else value
+    return str(label).removeprefix(prefix)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,44 +1,58 @@
-"""One channel per service, and the single path every call takes through it.
+"""Two channels per service, and the single path every call takes through them.
 
-That path adds the token, the deadline and retries, and turns a failed call into a client
-error. Retries happen on UNAVAILABLE only, and only for calls the caller marks as safe to
-repeat: a read, an idempotent write, or PlaceOrder with its idempotency key.
+That path adds the token and the deadline, and turns a failed call into a client error.
+Retries are gRPC's own, declared in the channel's service config: on UNAVAILABLE, up to
+``retry_attempts`` attempts with exponential backoff, all within the call's deadline. Only
+calls safe to repeat (a read, an idempotent write, PlaceOrder with its idempotency key) go
+through the retrying channel; the others go through one that never retries.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import grpc
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from client._config import ClientConfig
 from client._errors import map_rpc_error
 
 Req = TypeVar("Req")
-Resp = TypeVar("Resp")
 Metadata = tuple[tuple[str, str], ...]
+Option = tuple[str, int | str]
 
 
-def _is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, grpc.aio.AioRpcError) and exc.code() is grpc.StatusCode.UNAVAILABLE
+def _seconds(value: float) -> str:
+    return f"{value:.3f}s"
 
 
-def _channel_options(config: ClientConfig) -> list[tuple[str, int]]:
+def retry_service_config(config: ClientConfig) -> str:
+    """The service config retrying every method of the channel on UNAVAILABLE."""
+    return json.dumps({"methodConfig": [{
+        "name": [{}],  # every service and method on the channel
+        "retryPolicy": {
+            "maxAttempts": config.retry_attempts,
+            "initialBackoff": _seconds(config.retry_initial_wait),
+            "maxBackoff": _seconds(max(config.retry_max_wait, config.retry_initial_wait)),
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }]})
+
+
+def channel_options(config: ClientConfig, *, retry: bool) -> list[Option]:
     """Reconnect as fast as we retry: gRPC's own 1 s reconnect backoff would otherwise make
     every retry inside that second fail at once, without even trying to connect."""
     initial_ms = max(int(config.retry_initial_wait * 1000), 1)
-    return [("grpc.initial_reconnect_backoff_ms", initial_ms),
-            ("grpc.min_reconnect_backoff_ms", initial_ms),
-            ("grpc.max_reconnect_backoff_ms", max(int(config.retry_max_wait * 1000), initial_ms))]
+    options: list[Option] = [
+        ("grpc.initial_reconnect_backoff_ms", initial_ms),
+        ("grpc.min_reconnect_backoff_ms", initial_ms),
+        ("grpc.max_reconnect_backoff_ms", max(int(config.retry_max_wait * 1000), initial_ms))]
+    if retry and config.retry_attempts > 1:  # gRPC refuses a policy of one attempt
+        return [*options, ("grpc.enable_retries", 1),
+                ("grpc.service_config", retry_service_config(config))]
+    return [*options, ("grpc.enable_retries", 0)]
 
 
 class Transport:
@@ -48,73 +62,56 @@ class Transport:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        options = _channel_options(config)
-        self.channels: dict[str, grpc.aio.Channel] = {
-            name: grpc.aio.insecure_channel(config.address_of(name), options=options)
-            for name in self.SERVICES}
+        self._channels: dict[tuple[str, bool], grpc.aio.Channel] = {
+            (name, retry): grpc.aio.insecure_channel(
+                config.address_of(name), options=channel_options(config, retry=retry))
+            for name in self.SERVICES for retry in (True, False)}
         self.token: str | None = None
 
+    def channel(self, service: str, *, retry: bool = True) -> grpc.aio.Channel:
+        """The channel to ``service`` that retries on UNAVAILABLE, or the one that never does."""
+        return self._channels[(service, retry)]
+
     async def close(self) -> None:
-        for channel in self.channels.values():
+        for channel in self._channels.values():
             await channel.close(None)
 
     def metadata(self) -> Metadata:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
-    def _retrying(self, attempts: int) -> AsyncRetrying:
-        return AsyncRetrying(
-            stop=stop_after_attempt(max(attempts, 1)),
-            # Jitter up to one initial wait keeps many clients from retrying in step.
-            wait=wait_exponential_jitter(multiplier=self.config.retry_initial_wait,
-                                         jitter=self.config.retry_initial_wait,
-                                         max=self.config.retry_max_wait),
-            retry=retry_if_exception(_is_unavailable), reraise=True)
-
     async def call(self, service: str, method: Callable[..., Any], request: Req, *,
-                   idempotent: bool, deadline: float | None = None) -> Any:
+                   deadline: float | None = None) -> Any:
         """Send one unary request to ``service`` with the deadline; map any failure."""
         seconds = self.config.timeout if deadline is None else deadline
-        retries = self.config.retry_attempts - 1 if idempotent else 0
         try:
-            try:  # the usual case needs no retry machinery: tenacity only once one failed
-                return await method(request, timeout=seconds, metadata=self.metadata())
-            except grpc.aio.AioRpcError as exc:
-                if retries < 1 or not _is_unavailable(exc):
-                    raise
-            # The first wait as tenacity's below: one initial wait plus up to one of jitter.
-            initial = self.config.retry_initial_wait
-            await asyncio.sleep(initial + random.uniform(0, initial))  # noqa: S311 - jitter
-            async for attempt in self._retrying(retries):
-                with attempt:
-                    return await method(request, timeout=seconds, metadata=self.metadata())
+            return await method(request, timeout=seconds, metadata=self.metadata())
         except grpc.aio.AioRpcError as exc:
             raise map_rpc_error(exc, service=service,
                                 address=self.config.address_of(service)) from exc
-        raise AssertionError("tenacity stopped without an outcome")  # pragma: no cover
 
     async def stream(self, service: str, method: Callable[..., Any], request: Req, *,
                      deadline: float | None = None) -> AsyncIterator[Any]:
-        """Yield a server stream's messages; reopen it on UNAVAILABLE within the budget.
+        """Yield a server stream's messages; reopen it if it breaks with UNAVAILABLE after
+        answering.
 
-        Reopening is safe for the streams the client uses (WatchOrder sends the current
-        state first), so a caller may see that state twice, never miss a change.
+        gRPC retries a stream only until its first message. Reopening later is safe for the
+        streams the client uses (WatchOrder sends the current state first), so a caller may see
+        that state twice, never miss a change. The reopened call goes through the retry policy
+        like any other, so no wait is needed here; a stream that breaks again before answering
+        ends with the error.
         """
         seconds = self.config.watch_timeout if deadline is None else deadline
-        failures = 0
         while True:
+            answered = False
             call = method(request, timeout=seconds, metadata=self.metadata())
             try:
                 async for message in call:
-                    failures = 0
+                    answered = True
                     yield message
                 return
             except grpc.aio.AioRpcError as exc:
-                failures += 1
-                if not _is_unavailable(exc) or failures >= self.config.retry_attempts:
+                if not (answered and exc.code() is grpc.StatusCode.UNAVAILABLE):
                     raise map_rpc_error(exc, service=service,
                                         address=self.config.address_of(service)) from exc
             finally:
                 call.cancel()
-            wait = min(self.config.retry_initial_wait * 2 ** (failures - 1),
-                       self.config.retry_max_wait)
-            await asyncio.sleep(wait)

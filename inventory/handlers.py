@@ -1,10 +1,10 @@
 """The inventory's part in the order saga: one thin handler per event it consumes.
 
-Each runs inside the consumer's transaction (``uow.session``), which has already recorded
-the event id, so the stock change, the reservation and the reply commit together or not at
-all. An OrderPlaced for an order cancelled first is answered with StockRejected
-(ORDER_CANCELLED): the orders service then hears about every order it placed, and holds
-nothing for it.
+Each runs inside the consumer's transaction (``uow.session``), after the consumer found the
+event id not yet handled, and records it there, so the stock change, the reservation and the
+reply commit together or not at all. An OrderPlaced for an order cancelled first is answered
+with StockRejected (ORDER_CANCELLED): the orders service then hears about every order it
+placed, and holds nothing for it.
 """
 
 from __future__ import annotations
@@ -64,8 +64,7 @@ class InventoryHandlers:
 
 def subscriptions(handlers: InventoryHandlers) -> Subscriptions:
     """The events this service consumes, and who handles each."""
-    return {
-        ev.OrderPlaced: handlers.on_order_placed,
-        ev.OrderConfirmed: handlers.on_order_confirmed,
-        ev.OrderCancelled: handlers.on_order_cancelled,
-    }
+    return (Subscriptions()
+            .on(ev.OrderPlaced, handlers.on_order_placed)
+            .on(ev.OrderConfirmed, handlers.on_order_confirmed)
+            .on(ev.OrderCancelled, handlers.on_order_cancelled))

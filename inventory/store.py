@@ -131,7 +131,8 @@ class BookStore:
             # Otherwise only a removal can miss: its filter asks for enough copies available.
             removing = -stock.delta if isinstance(stock, AdjustAvailable) else 0
             raise FailedPrecondition(
-                f"cannot remove {removing} copies: only {current.available} available")
+                f"cannot remove {removing} cop{'y' if removing == 1 else 'ies'}: "
+                f"only {current.available} available")
         return await self.get(book_id)
 
     async def page(self, query: BookQuery) -> Page:

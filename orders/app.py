@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,7 +13,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orders.catalog import Catalog, InventoryCatalog
 from orders.commands import OrderCommands
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
+from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import PaymentGateway, SimulatedGateway
 from orders.service import OrderService
@@ -20,20 +22,16 @@ from orders.store import OrderStore
 from orders.timeouts import Sweeper
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
-from runtime.broker import BrokerProbe
 from runtime.channels import balanced_channel
-from runtime.health import Dependency
+from runtime.entry import ServiceApp
 from runtime.keys import load_public_key
-from runtime.mongo import Document, open_database, ping_probe
-from runtime.server import GrpcServer, serve
-from runtime.settings import Settings
-from saga import Outbox, SagaParticipant
-
-log = logging.getLogger(__name__)
+from runtime.mongo import Document
+from runtime.server import ServiceBinding
+from saga import Outbox, SagaParticipant, Subscriptions
 
 
 @dataclass(frozen=True, slots=True)
-class OrdersApp:
+class OrderParts:
     store: OrderStore
     commands: OrderCommands
     sweeper: Sweeper
@@ -41,46 +39,52 @@ class OrdersApp:
     service: OrderService
 
 
-def assemble(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGateway,
-             verifier: TokenVerifier, config: OrdersConfig) -> OrdersApp:
+def wire(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGateway,
+         verifier: TokenVerifier, settings: OrdersSettings) -> OrderParts:
     """Wire the request side; the saga side (:class:`OrderHandlers`) needs only store + gateway."""
     commands = OrderCommands(store, outbox, catalog, gateway)
-    sweeper = Sweeper(store, commands, timeout=timedelta(seconds=config.timeout_seconds),
-                      interval=config.sweep_seconds)
+    sweeper = Sweeper(store, commands, timeout=timedelta(seconds=settings.order_timeout_seconds),
+                      interval=settings.sweep_interval)
     watcher = OrderWatcher(store)
     service = OrderService(commands, store, watcher, verifier)
-    return OrdersApp(store, commands, sweeper, watcher, service)
+    return OrderParts(store, commands, sweeper, watcher, service)
 
 
-async def run(settings: Settings, config: OrdersConfig) -> None:
-    """Serve until SIGTERM or SIGINT, sweeping timed-out orders in the background."""
+def saga_participant(settings: OrdersSettings, db: AsyncDatabase[Document],
+                     table: Subscriptions) -> SagaParticipant:
+    """The service's one place in the saga."""
+    return SagaParticipant(service="orders", db=db,
+                           amqp_url=settings.amqp_url.get_secret_value(), subscriptions=table,
+                           events=EVENTS,
+                           prefix=settings.saga_prefix, prefetch=settings.saga_prefetch,
+                           shutdown_grace=settings.shutdown_grace_seconds)
+
+
+def gateway_for(db: AsyncDatabase[Document], settings: OrdersSettings) -> SimulatedGateway:
+    return SimulatedGateway(db, limit_cents=settings.payment_limit_cents)
+
+
+@asynccontextmanager
+async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
+                   ) -> AsyncIterator[Sequence[ServiceBinding]]:
+    """The saga's reactions, the catalogue channel, the timeout sweeper running in the
+    background; yields the gRPC service to serve."""
     verifier = TokenVerifier(load_public_key(settings))
-    async with (open_database(settings.mongo_url, settings.mongo_db) as db,
-                balanced_channel(settings.inventory_addr) as channel):
-        store = OrderStore(db)
-        await store.ensure_indexes()
-        gateway = gateway_for(db, config)
-        table = subscriptions(OrderHandlers(store, gateway))
-        async with (SagaParticipant(service="orders", db=db, amqp_url=settings.amqp_url,
-                                   subscriptions=table, prefix=settings.saga_prefix,
-                                   prefetch=settings.saga_prefetch) as saga,
-                   BrokerProbe(settings.amqp_url, name="orders") as broker):
-            app = assemble(store, saga.outbox, InventoryCatalog(channel), gateway, verifier,
-                           config)
-            sweeping = asyncio.create_task(app.sweeper.run(), name="order-sweeper")
-            try:
-                server = GrpcServer(
-                    settings.listen_addr, [app.service.binding()],
-                    dependencies=[Dependency("mongodb", ping_probe(db.client)),
-                                  Dependency("broker", broker)],
-                    probe_interval=settings.health_probe_seconds)
-                await serve(server, settings.shutdown_grace_seconds)
-            finally:
-                sweeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeping
-                await app.watcher.close()
+    store = OrderStore(db)
+    await store.ensure_indexes()
+    gateway = gateway_for(db, settings)
+    table = subscriptions(OrderHandlers(store, gateway))
+    async with (balanced_channel(settings.inventory_addr) as channel,
+                saga_participant(settings, db, table) as saga):
+        parts = wire(store, saga.outbox, InventoryCatalog(channel), gateway, verifier, settings)
+        sweeping = asyncio.create_task(parts.sweeper.run(), name="order-sweeper")
+        try:
+            yield [parts.service.binding()]
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
+            await parts.watcher.close()
 
 
-def gateway_for(db: AsyncDatabase[Document], config: OrdersConfig) -> SimulatedGateway:
-    return SimulatedGateway(db, limit_cents=config.payment_limit_cents)
+APP = ServiceApp(OrdersSettings, assemble, uses_broker=True)

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import grpc
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
 from orders.pricing import BookInfo
 from runtime.errors import NotFound, Unavailable
+from saga import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +42,14 @@ class InventoryCatalog:
         self._stub = inv_grpc.InventoryServiceStub(channel)
         self._deadline = deadline
         self._attempts = attempts
-        self._initial_wait = initial_wait
+        self._backoff = Backoff(initial=initial_wait, maximum=1.0)
 
     async def books(self, book_ids: Iterable[str]) -> dict[str, BookInfo]:
         found = await asyncio.gather(*(self.book(book_id) for book_id in book_ids))
         return {book.id: book for book in found}
 
     async def book(self, book_id: str) -> BookInfo:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=self._initial_wait, max=1.0),
-            retry=retry_if_exception(_retryable),
-            reraise=True,
-        )
+        retrying = self._backoff.retrying(self._attempts, retry_if=_retryable)
         try:
             async for attempt in retrying:
                 with attempt:

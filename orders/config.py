@@ -1,4 +1,4 @@
-"""The order service's own settings, next to the shared ones in :mod:`runtime.settings`.
+"""The order service's settings: the shared ones (:mod:`runtime.settings`) and its own.
 
 ``BOOKSTORE_ORDER_TIMEOUT_SECONDS`` (60): how long an order may stay PENDING.
 ``BOOKSTORE_ORDER_SWEEP_SECONDS`` (5, never more than half the timeout): how often to look.
@@ -7,33 +7,23 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import Field
 
 from orders.payments import DEFAULT_LIMIT_CENTS
-from runtime.settings import SettingsError, positive_number
+from runtime.settings import POSITIVE_SECONDS, ServiceName, ServiceSettings
 
 
-@dataclass(frozen=True, slots=True)
-class OrdersConfig:
-    timeout_seconds: float = 60.0
-    sweep_seconds: float = 5.0
-    payment_limit_cents: int = DEFAULT_LIMIT_CENTS
+class OrdersSettings(ServiceSettings):
+    service: ClassVar[ServiceName] = "orders"
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersConfig:
-        env = os.environ if env is None else env
+    order_timeout_seconds: float = Field(60.0, gt=0, description=POSITIVE_SECONDS)
+    order_sweep_seconds: float = Field(5.0, gt=0, description=POSITIVE_SECONDS)
+    payment_limit_cents: int = Field(DEFAULT_LIMIT_CENTS, gt=0,
+                                     description="a positive whole number of cents")
 
-        def get(name: str) -> str:
-            return env.get(f"BOOKSTORE_{name}", "").strip()
-
-        timeout = positive_number(get("ORDER_TIMEOUT_SECONDS") or "60", "ORDER_TIMEOUT_SECONDS")
-        sweep = positive_number(get("ORDER_SWEEP_SECONDS") or "5", "ORDER_SWEEP_SECONDS")
-        limit = positive_number(get("PAYMENT_LIMIT_CENTS") or str(DEFAULT_LIMIT_CENTS),
-                          "PAYMENT_LIMIT_CENTS")
-        if limit != int(limit):
-            raise SettingsError("BOOKSTORE_PAYMENT_LIMIT_CENTS must be a whole number of cents")
-        return cls(timeout_seconds=timeout, sweep_seconds=min(sweep, timeout / 2),
-                   payment_limit_cents=int(limit))
-
+    @property
+    def sweep_interval(self) -> float:
+        """How often to look for timed-out orders: never less often than twice a timeout."""
+        return min(self.order_sweep_seconds, self.order_timeout_seconds / 2)

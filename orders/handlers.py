@@ -1,15 +1,19 @@
 """The order service's part in the saga: how it reacts to inventory's answers.
 
-Each handler runs in the consumer's transaction, which has already recorded the event id, so
-a redelivered event is skipped. A *different* event about the same order (inventory answering
-twice, a reservation arriving after a timeout) is handled by the status filter on every
-update: only a PENDING order can be settled, and only once.
+The consumer has already found the event id not yet handled when a handler starts, and
+records it in the handler's transaction, so a redelivered event is skipped before anything
+runs. A *different* event about the same order (inventory answering twice, a reservation
+arriving after a timeout) is handled by the status filter on every update: only a PENDING
+order can be settled, and only once.
 
-The payment is the one outside effect. The gateway is called without the transaction's
-session, so its record is not undone if the transaction is; it is idempotent per order, so
-a retried transaction or a redelivery after a crash gets the first result instead of paying
-twice. If a settlement loses a race (the order moved since it was read), the handler raises
-:class:`OrderChanged` and the consumer runs it again on the fresh state.
+The payment is its own step, with no transaction open: on StockReserved, :meth:`charge`
+notes on the order that payment is due (one conditional write) and charges the gateway,
+idempotent per order, so a redelivery or a retry gets the first result instead of paying
+twice. Then :meth:`settle`, in the consumer's transaction, moves the order on what the charge
+answered. If the order was cancelled meanwhile (the timeout sweeper), the stock is released
+again and the order marked for the sweeper to refund: no refund call inside the transaction.
+If a settlement loses a race (the order moved since it was read), the handler raises
+:class:`OrderChanged` and the consumer runs both steps again on the fresh state.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ import logging
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from orders.lifecycle import Actor, Status, sources_of
 from orders.model import OrderLine
-from orders.payments import PaymentGateway, charge_with_retry
+from orders.payments import PaymentGateway, PaymentResult, charge_with_retry
 from orders.store import OrderStore
-from saga import Subscriptions, UnitOfWork
+from saga import Subscriptions, UnitOfWork, in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +72,36 @@ class OrderHandlers:
             raise OrderChanged(order.id)
         log.info("order rejected", extra={"order_id": order.id})
 
-    async def on_stock_reserved(self, event: ev.StockReserved, uow: UnitOfWork) -> None:
+    async def charge(self, event: ev.StockReserved) -> PaymentResult | None:
+        """Outside any transaction: charge a PENDING order; ``None`` if there is nothing to pay."""
+        assert not in_transaction(), "the payment gateway is never called in a transaction"
+        order = await self._store.get(event.order_id)
+        if order is None or order.status is not Status.PENDING:
+            return None
+        await self._store.note_payment_due(order.id, order.total_cents)
+        return await charge_with_retry(
+            self._gateway, order.id, order.total_cents, order.payment_token)
+
+    async def settle(self, event: ev.StockReserved, result: PaymentResult | None,
+                     uow: UnitOfWork) -> None:
+        """In the consumer's transaction: confirm or cancel on the charge's answer."""
         order = await self._store.get(event.order_id, uow.session)
         if order is None:
             log.warning("reservation for an unknown order", extra={"order_id": event.order_id})
             return
         if order.status is Status.CANCELLED:
-            # Held after we gave up (timeout, decline): have inventory release it again.
+            # Held after we gave up (timeout): have inventory release it again, and give back
+            # a charge that may have won a race with the cancel (the sweeper refunds).
             log.info("late reservation released", extra={"order_id": order.id})
-            await self._gateway.refund(order.id)  # in case a charge won a race with the cancel
+            await self._store.owe_refund(order.id, uow.session)
             uow.emit(ev.OrderCancelled(order_id=order.id, reason=order.reason or "cancelled"))
             return
         if order.status is not Status.PENDING:
             log.info("duplicate reservation ignored",
                      extra={"order_id": order.id, "status": order.status.value})
             return
-        result = await charge_with_retry(
-            self._gateway, order.id, order.total_cents, order.payment_token)
+        if result is None:  # it was not PENDING when charged, and is again: read it afresh
+            raise OrderChanged(order.id)
         if result.approved:
             moved = await self._store.transition(
                 order.id, sources_of(Status.CONFIRMED, Actor.SAGA), Status.CONFIRMED,
@@ -105,7 +122,6 @@ class OrderHandlers:
 
 def subscriptions(handlers: OrderHandlers) -> Subscriptions:
     """The events this service consumes, and who handles each."""
-    return {
-        ev.StockReserved: handlers.on_stock_reserved,
-        ev.StockRejected: handlers.on_stock_rejected,
-    }
+    return (Subscriptions()
+            .on(ev.StockRejected, handlers.on_stock_rejected)
+            .on(ev.StockReserved, handlers.settle, outside=handlers.charge))

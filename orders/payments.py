@@ -1,8 +1,8 @@
 """Taking payment: the gateway interface and a simulated gateway that behaves like a real one.
 
-The simulated gateway keeps its charges in its own ``payments`` collection, one per order id,
-so charging an order twice (a redelivered event, a retried transaction, a crash and restart)
-returns the first result and never charges twice. Test inputs, all deterministic:
+The simulated gateway keeps its charges in its own ledger (:mod:`orders.payment_store`), one
+per order id, so charging an order twice (a redelivered event, a retried transaction, a crash
+and restart) returns the first result and never charges twice. Test inputs, all deterministic:
 
 =========================  ==================================================================
 payment token / amount     outcome
@@ -25,16 +25,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from orders.model import utc_now
+from orders.payment_store import PaymentRecords
+from saga import Backoff
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_CENTS = 100_000_00
 DECLINING_TOKENS = {"tok_declined": "card declined", "tok_insufficient_funds": "insufficient funds"}
 TRANSIENT_TOKEN = "tok_transient"
+
+
+# The gateway's retries: 50 ms, 100 ms, 200 ms between four tries.
+CHARGE_BACKOFF = Backoff(initial=0.05, maximum=2.0)
 
 
 class PaymentUnavailable(Exception):  # noqa: N818 - reads as what happened
@@ -57,54 +60,37 @@ class PaymentGateway(Protocol):
 
 
 class SimulatedGateway:
-    """A gateway in MongoDB: idempotent per order, deterministic declines for test tokens."""
+    """A gateway over its own ledger: idempotent per order, deterministic test declines."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], *,
                  limit_cents: int = DEFAULT_LIMIT_CENTS) -> None:
-        self._charges = db["payments"]
+        self._ledger = PaymentRecords(db)
         self._limit = limit_cents
 
     async def charge(self, order_id: str, amount_cents: int, payment_token: str) -> PaymentResult:
-        # Insert first: the usual first charge is one write, and only a repeat (or a race)
-        # pays for reading what the first attempt stored.
         if payment_token == TRANSIENT_TOKEN:
-            if await self._record(order_id, {"state": "unanswered",
-                                             "amount_cents": amount_cents}):
+            if await self._ledger.record_first(
+                    order_id, {"state": "unanswered", "amount_cents": amount_cents}):
                 raise PaymentUnavailable("payment gateway timed out")
         else:
             outcome = _decide(amount_cents, payment_token, self._limit)
-            if await self._record(order_id, outcome):
+            if await self._ledger.record_first(order_id, outcome):
                 return _result(outcome)
-        stored = await self._charges.find_one({"_id": order_id})
+        stored = await self._ledger.get(order_id)
         assert stored is not None, "a charge that collided on its order id exists"
         if stored["state"] != "unanswered":
             return _result(stored)
-        await self._charges.update_one(
-            {"_id": order_id, "state": "unanswered"},
-            {"$set": {**_decide(amount_cents, payment_token, self._limit),
-                      "charged_at": utc_now()}})
-        final = await self._charges.find_one({"_id": order_id})  # whoever won a race
+        final = await self._ledger.answer(  # whoever won a race
+            order_id, _decide(amount_cents, payment_token, self._limit))
         assert final is not None
         return _result(final)
 
     async def refund(self, order_id: str) -> None:
-        await self._charges.update_one(
-            {"_id": order_id, "state": "approved"},
-            {"$set": {"state": "refunded", "refunded_at": utc_now()}})
+        await self._ledger.refund(order_id)
 
     async def state_of(self, order_id: str) -> str | None:
         """``approved``, ``declined``, ``refunded``, ``unanswered``, or ``None``: for tests."""
-        stored = await self._charges.find_one({"_id": order_id}, {"state": 1})
-        return None if stored is None else str(stored["state"])
-
-    async def _record(self, order_id: str, fields: dict[str, Any]) -> bool:
-        """Store the first answer for the order; ``False`` if a concurrent charge got there first
-        (its result stands)."""
-        try:
-            await self._charges.insert_one({"_id": order_id, **fields, "charged_at": utc_now()})
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self._ledger.state_of(order_id)
 
 
 def decline_reason(amount_cents: int, payment_token: str, limit_cents: int) -> str:
@@ -135,15 +121,10 @@ def _result(stored: dict[str, Any]) -> PaymentResult:
 
 async def charge_with_retry(
     gateway: PaymentGateway, order_id: str, amount_cents: int, payment_token: str,
-    *, attempts: int = 4, initial_wait: float = 0.05,
+    *, attempts: int = 4, backoff: Backoff = CHARGE_BACKOFF,
 ) -> PaymentResult:
     """Charge, retrying with backoff while the gateway is unavailable; re-raise at the end."""
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=initial_wait, max=2.0),
-        retry=retry_if_exception_type(PaymentUnavailable),
-        reraise=True,
-    )
+    retrying = backoff.retrying(attempts, retry_if=lambda e: isinstance(e, PaymentUnavailable))
     async for attempt in retrying:
         with attempt:
             return await gateway.charge(order_id, amount_cents, payment_token)

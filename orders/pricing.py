@@ -71,11 +71,16 @@ def price_lines(
         book = books[line.book_id]
         if line.quantity > book.available:
             raise FailedPrecondition(
-                f"only {book.available} copies of {book.title!r} ({book.id}) are available, "
-                f"{line.quantity} requested")
+                f"only {copies(book.available)} of {book.title!r} ({book.id}) "
+                f"{'is' if book.available == 1 else 'are'} available, {line.quantity} requested")
         priced.append(OrderLine(book_id=book.id, title=book.title, quantity=line.quantity,
                                 unit_price_cents=book.price_cents))
     return tuple(priced)
+
+
+def copies(count: int) -> str:
+    """``1 copy``, ``3 copies``: the count as people say it."""
+    return f"{count} {'copy' if count == 1 else 'copies'}"
 
 
 def total_cents(lines: Sequence[OrderLine]) -> int:

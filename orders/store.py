@@ -8,7 +8,8 @@ purpose: some MongoDB-compatible servers run it as a collection scan.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +17,34 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from orders.lifecycle import Status
 from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
 from orders.paging import Position
 
 Document = dict[str, Any]
+PAYMENT_DUE = "payment_due"
 Session = AsyncClientSession | None
+
+
+class ChangeFeedError(Exception):
+    """The change stream could not open, or broke (a server without them, a failover)."""
+
+
+class UpdatedIds:
+    """The ids of updated orders, as the change stream delivers them."""
+
+    def __init__(self, stream: AsyncChangeStream[Document]) -> None:
+        self._stream = stream
+
+    async def next(self) -> str | None:
+        """The next updated order's id, or ``None`` if none came within the stream's wait."""
+        try:
+            change = await self._stream.try_next()
+        except PyMongoError as exc:
+            raise ChangeFeedError(str(exc)) from exc
+        return None if change is None else str(change["documentKey"]["_id"])
 
 
 class OrderStore:
@@ -75,12 +97,40 @@ class OrderStore:
             session=session)
         return result.modified_count == 1
 
-    async def updated_ids(self, *, max_await_ms: int) -> AsyncChangeStream[Document]:
-        """A change stream of every order update, each event carrying only the order's id."""
-        return await self.orders.watch(
-            [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
-             {"$project": {"documentKey": 1}}],
-            max_await_time_ms=max_await_ms)
+    async def note_payment_due(self, order_id: str, amount_cents: int) -> bool:
+        """Record, once, that a PENDING order is about to be charged: a step in its history
+        (``step: payment_due``), not a status change. One conditional write, no transaction:
+        it is what a person reads if the charge never settles. ``False`` if the order is not
+        PENDING, or the step is there already."""
+        now = utc_now()
+        result = await self.orders.update_one(
+            {"_id": order_id, "status": Status.PENDING.value, "payment_due_at": None},
+            {"$set": {"payment_due_at": now},
+             "$push": {"history": {"status": Status.PENDING.value, "at": now,
+                                   "reason": f"payment of {amount_cents} cents due",
+                                   "step": PAYMENT_DUE}}})
+        return result.modified_count == 1
+
+    async def owe_refund(self, order_id: str, session: Session = None) -> bool:
+        """Mark a CANCELLED order for the sweeper to refund (a no-op refund if it never paid)."""
+        result = await self.orders.update_one(
+            {"_id": order_id, "status": Status.CANCELLED.value},
+            {"$set": {"refund_due": True}}, session=session)
+        return result.matched_count == 1
+
+    @asynccontextmanager
+    async def updated_ids(self, *, max_await_ms: int) -> AsyncIterator[UpdatedIds]:
+        """A change stream of every order update, each event carrying only the order's id;
+        raises :class:`ChangeFeedError` if the server cannot open one."""
+        try:
+            stream = await self.orders.watch(
+                [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
+                 {"$project": {"documentKey": 1}}],
+                max_await_time_ms=max_await_ms)
+            async with stream:
+                yield UpdatedIds(stream)
+        except PyMongoError as exc:  # opening or closing it
+            raise ChangeFeedError(str(exc)) from exc
 
     async def page(self, user_id: str, after: Position | None, size: int) -> list[Order]:
         """Up to ``size`` orders of ``user_id``, newest first, strictly after ``after``."""
@@ -142,7 +192,8 @@ def from_document(doc: Document) -> Order:
         payment_token=doc.get("payment_token", ""),
         idempotency_key=doc.get("idempotency_key"),
         request_fingerprint=doc.get("request_fingerprint", ""),
+        # Saga steps (``step`` set) sit in the history too, but are no status changes.
         history=tuple(StatusChange(Status(h["status"]), h["at"], h.get("reason", ""))
-                      for h in doc.get("history", ())),
+                      for h in doc.get("history", ()) if "step" not in h),
         created_at=doc["created_at"], updated_at=doc["updated_at"],
     )

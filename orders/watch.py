@@ -1,10 +1,11 @@
 """Following orders as they change: what ``WatchOrder`` streams.
 
-One MongoDB change stream per process serves every watch. Each stream the server keeps open
-costs it work on *every* write (the stream's cursor wakes and scans the new entries), so a
-stream per watch made the database's cost grow with watches times writes; one shared stream keeps
-it flat. The shared stream carries only the ids of updated orders: a watch that hears its id
-reads the order itself, so orders nobody watches cost no reads.
+One MongoDB change stream per process serves every watch (:meth:`OrderStore.updated_ids`).
+Each stream the server keeps open costs it work on *every* write (the stream's cursor wakes
+and scans the new entries), so a stream per watch made the database's cost grow with watches
+times writes; one shared stream keeps it flat. The shared stream carries only the ids of
+updated orders: a watch that hears its id reads the order itself, so orders nobody watches
+cost no reads.
 
 A watch registers *before* making sure the stream is open and only then reads the order, so
 no change can fall between the first read and the first notification. Every state is sent once
@@ -27,11 +28,9 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator
 
-from pymongo.errors import PyMongoError
-
 from orders.lifecycle import FINAL
 from orders.model import Order
-from orders.store import OrderStore
+from orders.store import ChangeFeedError, OrderStore
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +103,16 @@ class OrderWatcher:
     async def _run_feed(self, opened: asyncio.Future[bool]) -> None:
         max_await_ms = int(min(self._quiet_interval, self._linger) * 1000)
         try:
-            async with await self._store.updated_ids(max_await_ms=max_await_ms) as stream:
+            async with self._store.updated_ids(max_await_ms=max_await_ms) as updated:
                 opened.set_result(True)
                 self._notify_all()  # anything between a poll and this moment: read again
                 while not self._gone_quiet():
-                    change = await stream.try_next()
-                    if change is not None:
-                        self._notify(change["documentKey"]["_id"])
+                    order_id = await updated.next()
+                    if order_id is not None:
+                        self._notify(order_id)
                 # From here a new watch starts a new stream rather than count on this one.
                 self._feed = self._open = None
-        except PyMongoError as exc:
+        except ChangeFeedError as exc:
             log.warning("order change stream failed; watches read the order periodically",
                         extra={"error": str(exc), "watches": len(self._watching)})
             self._notify_all()  # they wait at the polling interval from now on

@@ -14,8 +14,8 @@ from runtime.errors import (
 )
 from runtime.logs import configure_logging
 from runtime.mongo import open_database
-from runtime.server import GrpcServer, ServiceBinding, serve
-from runtime.settings import Settings
+from runtime.server import GrpcServer, ServiceBinding
+from runtime.settings import ServiceSettings, SettingsError, StartupError
 
 __all__ = [
     "AlreadyExists",
@@ -28,7 +28,9 @@ __all__ = [
     "Principal",
     "Role",
     "ServiceBinding",
-    "Settings",
+    "ServiceSettings",
+    "SettingsError",
+    "StartupError",
     "TokenIssuer",
     "TokenVerifier",
     "TooManyRequests",
@@ -36,5 +38,4 @@ __all__ = [
     "Unavailable",
     "configure_logging",
     "open_database",
-    "serve",
 ]

@@ -15,29 +15,49 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.settings import Settings
+from runtime.settings import ServiceSettings, StartupError
 
 DEV_KEY_NAME = "jwt-ed25519.pem"
 
 
-def load_private_key(settings: Settings) -> Ed25519PrivateKey:
+class KeyFileError(StartupError):
+    """A key file is missing, unreadable or holds no Ed25519 key; the message names it."""
+
+
+def load_private_key(settings: ServiceSettings) -> Ed25519PrivateKey:
     path = settings.jwt_private_key_file or _dev_private_key_path(settings)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    variable = "BOOKSTORE_JWT_PRIVATE_KEY_FILE"
+    try:
+        key = serialization.load_pem_private_key(_read(path, variable), password=None)
+    except ValueError:
+        key = None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} does not hold an Ed25519 private key")
+        raise KeyFileError(f"{variable}: {path} does not hold an Ed25519 private key in PEM")
     return key
 
 
-def load_public_key(settings: Settings) -> Ed25519PublicKey:
-    if settings.jwt_public_key_file is not None:
-        key = serialization.load_pem_public_key(settings.jwt_public_key_file.read_bytes())
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError(f"{settings.jwt_public_key_file} does not hold an Ed25519 public key")
-        return key
-    return load_private_key(settings).public_key()
+def load_public_key(settings: ServiceSettings) -> Ed25519PublicKey:
+    path = settings.jwt_public_key_file
+    if path is None:
+        return load_private_key(settings).public_key()
+    variable = "BOOKSTORE_JWT_PUBLIC_KEY_FILE"
+    try:
+        key = serialization.load_pem_public_key(_read(path, variable))
+    except ValueError:
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"{variable}: {path} does not hold an Ed25519 public key in PEM")
+    return key
 
 
-def _dev_private_key_path(settings: Settings) -> Path:
+def _read(path: Path, variable: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+
+
+def _dev_private_key_path(settings: ServiceSettings) -> Path:
     """The local key pair's path, creating it on first use (race-free between services)."""
     path = settings.data_dir / "keys" / DEV_KEY_NAME
     if path.exists():

@@ -55,3 +55,6 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     # aio-pika and pymongo are chatty at INFO; their warnings still come through.
     for noisy in ("aio_pika", "aiormq", "pymongo"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # aiormq logs each failed connection attempt as an error; aio_pika's own reconnect warning
+    # and the entry point's start-up message already say it, with the URL's password masked.
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)

@@ -30,9 +30,10 @@ def make_client(url: str, *, timeout_ms: int = 5000) -> AsyncMongoClient[Documen
 
 
 @asynccontextmanager
-async def open_database(url: str, name: str) -> AsyncIterator[AsyncDatabase[Document]]:
+async def open_database(url: str, name: str, *,
+                        timeout_ms: int = 5000) -> AsyncIterator[AsyncDatabase[Document]]:
     """Connect, check the server answers, yield the named database, close on exit."""
-    client = make_client(url)
+    client = make_client(url, timeout_ms=timeout_ms)
     try:
         await client.admin.command("ping")
         yield client[name]

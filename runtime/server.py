@@ -1,7 +1,8 @@
 """The gRPC server every service runs: health, reflection, error mapping, graceful stop.
 
-Shaped like the grpc.aio examples: build, bind (port 0 picks a free port), start, and on
-SIGTERM/SIGINT report NOT_SERVING through health, let in-flight calls finish, then stop.
+Shaped like the grpc.aio examples: build, bind (port 0 picks a free port), start, and at stop
+report NOT_SERVING through health, let in-flight calls finish, then stop. When to stop is the
+entry point's business (:mod:`runtime.entry`).
 
 Health (``grpc.health.v1``) is SERVING, overall (``""``) and for each service name, only
 while every dependency passes its probe (:mod:`runtime.health`); ``liveness`` is SERVING
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from pymongo.errors import ConnectionFailure
 from runtime.errors import BookstoreError
 from runtime.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Dependency, DependencyMonitor
 from runtime.metrics import RpcMetrics
+from runtime.settings import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,10 @@ def _guard_stream(method: str, behavior: Callable[..., AsyncIterator[Any]]) -> C
     return guarded
 
 
+class ListenError(StartupError):
+    """The server cannot bind its address (taken, or not an address)."""
+
+
 class GrpcServer:
     """A ``grpc.aio`` server with the standard health and reflection services."""
 
@@ -164,9 +169,12 @@ class GrpcServer:
         self._names = [b.full_name for b in bindings]
         reflection.enable_server_reflection(
             [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server)
-        self.port = self._server.add_insecure_port(address)
+        try:
+            self.port = self._server.add_insecure_port(address)
+        except RuntimeError:  # what grpcio raises when the address is taken or malformed
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {address}")
+            raise ListenError(f"cannot listen on {address}")
         self.address = f"{address.rsplit(':', 1)[0]}:{self.port}"
         self._monitor = DependencyMonitor(dependencies, self._report, interval=probe_interval,
                                           timeout=probe_timeout)
@@ -196,24 +204,3 @@ class GrpcServer:
         for name in ("", *self._names):
             await self._health.set(name, status)
 
-
-async def wait_for_shutdown_signal() -> None:
-    """Return once SIGTERM or SIGINT arrives."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-
-
-async def serve(server: GrpcServer, grace: float) -> None:
-    """Run ``server`` until a shutdown signal, then stop it gracefully."""
-    await server.start()
-    log.info("serving", extra={"address": server.address})
-    await wait_for_shutdown_signal()
-    log.info("shutting down", extra={"grace_seconds": grace})
-    await server.stop(grace)

@@ -1,4 +1,4 @@
-"""Settings every service and the client read from the environment, with local defaults.
+"""Settings every service reads from the environment once, at start, typed and checked.
 
 One name per setting, shared by all services: ``BOOKSTORE_<NAME>``. A service may override
 its MongoDB URL and database with ``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``..._MONGO_DB``.
@@ -6,17 +6,28 @@ its MongoDB URL and database with ``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``..._MONG
 benchmarks) can share one broker. A service binds ``BOOKSTORE_LISTEN_ADDR`` when set
 (``0.0.0.0:50052`` in a pod), else its own ``BOOKSTORE_<SVC>_ADDR``: that one says how the
 others reach it, and may list several instances or be a ``dns:///`` name (:mod:`runtime.channels`).
-``BOOKSTORE_HEALTH_PROBE_SECONDS`` is how often health probes the database and the broker
-(:mod:`runtime.health`).
+
+Each service subclasses :class:`ServiceSettings` with its own fields (``user/config.py``,
+``orders/config.py``, ``inventory/config.py``); the entry point (:mod:`runtime.entry`) loads
+it once and hands it down. A value that does not fit is refused with a :class:`SettingsError`
+naming the variable. URLs and passwords are :class:`~pydantic.SecretStr`: no repr or log line
+shows them; :func:`redact_url` gives a URL fit to print.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ServiceName = Literal["user", "inventory", "orders"]
 
@@ -26,31 +37,98 @@ DEFAULT_ADDRESSES: dict[ServiceName, str] = {
     "orders": "127.0.0.1:50053",
 }
 
+POSITIVE_WHOLE = "a positive whole number"
+POSITIVE_SECONDS = "a positive number of seconds"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-class SettingsError(ValueError):
+
+class StartupError(Exception):
+    """The process cannot start: the message names the setting, file or address to fix."""
+
+
+class SettingsError(StartupError, ValueError):
     """An environment variable holds a value the service cannot use."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    service: ServiceName
-    amqp_url: str
-    saga_prefix: str
-    mongo_url: str
-    mongo_db: str
-    user_addr: str
-    inventory_addr: str
-    orders_addr: str
-    data_dir: Path
-    jwt_private_key_file: Path | None
-    jwt_public_key_file: Path | None
-    token_ttl_seconds: int
-    log_level: str
-    log_format: Literal["json", "text"]
-    shutdown_grace_seconds: float
-    bind_addr: str = ""
-    saga_prefetch: int = 4
-    health_probe_seconds: float = 2.0
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+class _Bookstore(BaseSettings):
+    """Read ``BOOKSTORE_<FIELD>``; an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOOKSTORE_", env_ignore_empty=True, extra="ignore", frozen=True,
+        populate_by_name=True)
+
+    @classmethod
+    def load(cls, **values: Any) -> Self:
+        """The settings from the environment (``values`` win), or a :class:`SettingsError`
+        naming the first variable that does not fit."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(cls, exc)) from None
+
+
+class LogSettings(_Bookstore):
+    """What logging needs: read first, so even a bad setting is reported in the right format."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="one of " + ", ".join(LOG_LEVELS))
+    log_format: Literal["json", "text"] = Field("json", description="'json' or 'text'")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+
+class ServiceSettings(LogSettings):
+    """The settings every service shares; subclasses set :attr:`service` and add their own."""
+
+    service: ClassVar[ServiceName]
+
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    saga_prefix: str = "bookstore"
+    saga_prefetch: int = Field(4, gt=0, description=POSITIVE_WHOLE)
+    mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
+    mongo_db: str = ""  # bookstore_<service> unless set
+    mongo_timeout_seconds: float = Field(5.0, gt=0, description=POSITIVE_SECONDS)
+    user_addr: str = DEFAULT_ADDRESSES["user"]
+    inventory_addr: str = DEFAULT_ADDRESSES["inventory"]
+    orders_addr: str = DEFAULT_ADDRESSES["orders"]
+    bind_addr: str = Field("", validation_alias="BOOKSTORE_LISTEN_ADDR")
+    data_dir: Path = Path("var")
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    token_ttl_seconds: int = Field(3600, gt=0, description=POSITIVE_WHOLE)
+    shutdown_grace_seconds: float = Field(5.0, gt=0, description=POSITIVE_SECONDS)
+    # How often health probes the database and the broker (runtime.health).
+    health_probe_seconds: float = Field(2.0, gt=0, description=POSITIVE_SECONDS)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _ServiceOverrides(settings_cls), env_settings
+
+    @model_validator(mode="after")
+    def _own_database(self) -> Self:
+        if not self.mongo_db:
+            object.__setattr__(self, "mongo_db", f"bookstore_{self.service}")
+        return self
 
     @property
     def listen_addr(self) -> str:
@@ -62,64 +140,43 @@ class Settings:
         return {"user": self.user_addr, "inventory": self.inventory_addr,
                 "orders": self.orders_addr}[service]
 
-    @classmethod
-    def from_env(cls, service: ServiceName, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        prefix = f"BOOKSTORE_{service.upper()}_"
 
-        def get(name: str, default: str) -> str:
-            value = env.get(f"BOOKSTORE_{name}", "").strip()
-            return value or default
+class _ServiceOverrides(PydanticBaseSettingsSource):
+    """``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``_MONGO_DB``: ahead of the shared variables, so
+    services sharing one environment (a laptop, the test stack) keep their own databases."""
 
-        def optional_path(name: str) -> Path | None:
-            value = env.get(f"BOOKSTORE_{name}", "").strip()
-            return Path(value) if value else None
+    FIELDS = ("mongo_url", "mongo_db")
 
-        log_format = get("LOG_FORMAT", "json")
-        if log_format not in ("json", "text"):
-            raise SettingsError(
-                f"BOOKSTORE_LOG_FORMAT must be 'json' or 'text', not {log_format!r}")
-        return cls(
-            service=service,
-            amqp_url=get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-            saga_prefix=get("SAGA_PREFIX", "bookstore"),
-            mongo_url=env.get(f"{prefix}MONGO_URL") or get("MONGO_URL", "mongodb://127.0.0.1:27017"),
-            mongo_db=env.get(f"{prefix}MONGO_DB") or f"bookstore_{service}",
-            user_addr=get("USER_ADDR", DEFAULT_ADDRESSES["user"]),
-            inventory_addr=get("INVENTORY_ADDR", DEFAULT_ADDRESSES["inventory"]),
-            orders_addr=get("ORDERS_ADDR", DEFAULT_ADDRESSES["orders"]),
-            data_dir=Path(get("DATA_DIR", "var")),
-            jwt_private_key_file=optional_path("JWT_PRIVATE_KEY_FILE"),
-            jwt_public_key_file=optional_path("JWT_PUBLIC_KEY_FILE"),
-            token_ttl_seconds=positive_int(get("TOKEN_TTL_SECONDS", "3600"), "TOKEN_TTL_SECONDS"),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
-            log_format=log_format,  # type: ignore[arg-type]  # checked above
-            shutdown_grace_seconds=positive_number(
-                get("SHUTDOWN_GRACE_SECONDS", "5"), "SHUTDOWN_GRACE_SECONDS"),
-            bind_addr=get("LISTEN_ADDR", ""),
-            saga_prefetch=positive_int(get("SAGA_PREFETCH", "4"), "SAGA_PREFETCH"),
-            health_probe_seconds=positive_number(
-                get("HEALTH_PROBE_SECONDS", "2"), "HEALTH_PROBE_SECONDS"),
-        )
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        service: str = getattr(self.settings_cls, "service", "")
+        if not service:
+            return {}
+        values = {}
+        for name in self.FIELDS:
+            raw = os.environ.get(f"BOOKSTORE_{service.upper()}_{name.upper()}", "").strip()
+            if raw:
+                values[name] = raw
+        return values
 
 
-def positive_int(raw: str, name: str) -> int:
-    """``raw`` as a whole number above zero, or a :class:`SettingsError` naming the variable."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"BOOKSTORE_{name} must be a whole number, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"BOOKSTORE_{name} must be positive, not {value}")
-    return value
+def variable_of(settings_cls: type[BaseSettings], field_name: str) -> str:
+    """The environment variable a field is read from."""
+    if field_name.startswith("BOOKSTORE_"):  # errors name an aliased field by its alias
+        return field_name
+    field = settings_cls.model_fields.get(field_name)
+    if field is not None and isinstance(field.validation_alias, str):
+        return field.validation_alias
+    return f"BOOKSTORE_{field_name.upper()}"
 
 
-def positive_number(raw: str, name: str) -> float:
-    """``raw`` as a number above zero (seconds, say), or a :class:`SettingsError`."""
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"BOOKSTORE_{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"BOOKSTORE_{name} must be positive, not {raw}")
-    return value
+def _describe(settings_cls: type[BaseSettings], exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    field = settings_cls.model_fields.get(name)
+    variable = variable_of(settings_cls, name)
+    if field is not None and field.description:
+        return f"{variable} must be {field.description}, not {error['input']!r}"
+    return f"{variable}: {error['msg']}"

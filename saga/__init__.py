@@ -1,26 +1,52 @@
-"""Messaging shared by every service: events, outbox, publishing and idempotent consuming."""
+"""A messaging library: transactional outbox, relay, idempotent consuming, pluggable transports.
 
-from saga._dispatch import Handler, Subscriptions
-from saga._retry import Backoff
+It knows no service and no event of its own: a service hands it an :class:`EventRegistry`
+and a :class:`Subscriptions` table. See ``saga/README.md`` for the API and its guarantees.
+"""
+
+from saga._dispatch import PROCESSED
+from saga._envelope import Delivery, Envelope, Topology
+from saga._memory import DeadLetter, InMemoryBroker, InMemoryTransport
+from saga._rabbitmq import RabbitTransport
+from saga._registry import EventMeta, EventRegistry
+from saga._relay import Relay
+from saga._runner import Outbox
+from saga._store import OutboxState, OutboxStore
+from saga._subscriptions import Handler, Subscription, Subscriptions
+from saga._transport import Disposition, Publisher, Transport, Verdict
 from saga.errors import PoisonMessage, PublishFailed, SagaError, UndecodableMessage
-from saga.events import EVENT_TYPES, event_name, new_meta
-from saga.outbox import Outbox, OutboxState
 from saga.participant import SagaParticipant
-from saga.unit_of_work import UnitOfWork
+from saga.retry import Backoff
+from saga.unit_of_work import UnitOfWork, in_transaction
 
 __all__ = [
-    "EVENT_TYPES",
+    "PROCESSED",
     "Backoff",
+    "DeadLetter",
+    "Delivery",
+    "Disposition",
+    "Envelope",
+    "EventMeta",
+    "EventRegistry",
     "Handler",
+    "InMemoryBroker",
+    "InMemoryTransport",
     "Outbox",
     "OutboxState",
+    "OutboxStore",
     "PoisonMessage",
     "PublishFailed",
+    "Publisher",
+    "RabbitTransport",
+    "Relay",
     "SagaError",
     "SagaParticipant",
+    "Subscription",
     "Subscriptions",
+    "Topology",
+    "Transport",
     "UndecodableMessage",
     "UnitOfWork",
-    "event_name",
-    "new_meta",
+    "Verdict",
+    "in_transaction",
 ]

@@ -1,21 +1,25 @@
 """Turning a delivery into at most one handler effect, whatever the transport.
 
-Each message is handled in one outbox transaction that also records its event id in
-``processed_events``: a duplicate trips the unique ``_id`` and is acknowledged with nothing
-changed, and a handler's writes, its emitted events and the "processed" mark commit together
-or not at all. The mark is written after the handler's work, not before: a transaction's
-snapshot starts with its first statement, and a handler that waits for its turn on hot
-documents (``UnitOfWork.take_turns``) must wait before that, or its writes conflict anyway.
-A duplicate's work is thrown away with the aborted transaction; handlers keep outside effects
-idempotent, as they must for redeliveries anyway.
+Order of work for each message:
+
+1. Decode it as the type its subscription names; anything else is dead-lettered.
+2. Look its event id up in ``processed_events``: a duplicate is acknowledged before the
+   handler does anything at all (no outside effect, no log of the handler's).
+3. Run the subscription's outside phase, if any, with no transaction open.
+4. Run the handler in one outbox transaction that also inserts the event id into
+   ``processed_events``. That insert stays the authority: two copies handled side by side
+   both pass step 2, and the second trips the unique ``_id`` and is thrown away with its
+   transaction. The mark is written after the handler's work, not before: a transaction's
+   snapshot starts with its first statement, and a handler that waits for its turn on hot
+   documents (``UnitOfWork.take_turns``) must wait before that, or its writes conflict.
+
+Steps 3 and 4 are retried together with backoff; outside phases are idempotent, as they must
+be for redeliveries anyway.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,32 +27,18 @@ from google.protobuf.message import Message
 from pymongo.errors import DuplicateKeyError
 
 from saga._envelope import Delivery, decode, propagated_headers, trace_context
-from saga._retry import Backoff, describe
+from saga._runner import Outbox
+from saga._store import utcnow
+from saga._subscriptions import Subscription, Subscriptions
+from saga._transport import Disposition, Verdict
 from saga.errors import PoisonMessage, UndecodableMessage
-from saga.outbox import Outbox, utcnow
+from saga.retry import Backoff, describe
 from saga.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
-Subscriptions = Mapping[type[Message], Handler]
 PROCESSED = "processed_events"
 PROCESSED_RETENTION = timedelta(days=30)
-
-
-class Disposition(enum.Enum):
-    """What the transport does with a message once dispatch is over."""
-
-    ACK = "ack"  # handled now, or already handled before
-    DEAD_LETTER = "dead_letter"  # publish to the service's dead-letter exchange, then ack
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    disposition: Disposition
-    attempts: int
-    error: str = ""
-    duplicate: bool = False
 
 
 class _AlreadyHandled(Exception):  # noqa: N818 - a signal, not an error
@@ -59,13 +49,15 @@ class Dispatcher:
     """Routes decoded events to their handlers with dedup, retries and a final verdict."""
 
     def __init__(
-        self, outbox: Outbox, subscriptions: Subscriptions, *, max_attempts: int, backoff: Backoff
+        self, outbox: Outbox, subscriptions: Subscriptions, *, max_attempts: int,
+        backoff: Backoff,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._outbox = outbox
         self._processed = outbox.db[PROCESSED]
-        self._handlers = {t.DESCRIPTOR.name: h for t, h in subscriptions.items()}
+        self._subscriptions = subscriptions
+        self._types = subscriptions.types
         self._max_attempts = max_attempts
         self._backoff = backoff
 
@@ -77,16 +69,16 @@ class Dispatcher:
 
     @property
     def event_names(self) -> list[str]:
-        return sorted(self._handlers)
+        return self._subscriptions.names
 
     async def dispatch(self, delivery: Delivery) -> Verdict:
         """Handle ``delivery`` once; never raises, so the transport always gets a verdict."""
         context = {"event_id": delivery.message_id, "event": delivery.type,
-                   "order_id": delivery.correlation_id}
+                   "correlation_id": delivery.correlation_id}
         try:
-            name, event = decode(delivery)
-            handler = self._handlers.get(name)
-            if handler is None:
+            name, event = decode(delivery, self._types)
+            subscription = self._subscriptions.get(name)
+            if subscription is None:
                 raise UndecodableMessage(f"no handler here for {name!r}")
         except UndecodableMessage as exc:
             log.error("undecodable message", extra={**context, "error": describe(exc)})
@@ -99,7 +91,7 @@ class Dispatcher:
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    await self._handle_once(delivery, name, event, handler)
+                    await self._handle_once(delivery, name, event, subscription)
         except _AlreadyHandled:
             log.info("duplicate event skipped", extra=context)
             return Verdict(Disposition.ACK, attempts, duplicate=True)
@@ -111,12 +103,17 @@ class Dispatcher:
         return Verdict(Disposition.ACK, attempts)
 
     async def _handle_once(
-        self, delivery: Delivery, name: str, event: Message, handler: Handler
+        self, delivery: Delivery, name: str, event: Message, subscription: Subscription
     ) -> None:
         event_id = delivery.message_id
+        if await self._processed.find_one({"_id": event_id}, {"_id": 1}) is not None:
+            raise _AlreadyHandled
+        outcome: Any = None
+        if subscription.outside is not None:
+            outcome = await subscription.outside(event)
 
         async def work(uow: UnitOfWork) -> None:
-            await handler(event, uow)
+            await subscription.settle(event, outcome, uow)
             try:
                 await self._processed.insert_one(
                     {"_id": event_id, "name": name, "handled_at": utcnow()},

@@ -18,7 +18,6 @@ from typing import Any
 from google.protobuf.message import DecodeError, Message
 
 from saga.errors import UndecodableMessage
-from saga.events import EVENT_TYPES
 
 CONTENT_TYPE = "application/x-protobuf"
 CORRELATION_HEADER = "x-correlation-id"
@@ -62,26 +61,28 @@ class Delivery:
 
 def envelope_from_record(record: Mapping[str, Any], app_id: str) -> Envelope:
     """The envelope for a stored outbox document."""
-    order_id = str(record.get("order_id", ""))
+    # Records stored before correlation ids were generic name it ``order_id``.
+    correlation = str(record.get("correlation_id", record.get("order_id", "")))
     created: datetime = record["created_at"]
-    headers = {CORRELATION_HEADER: order_id, **record.get("headers", {})}
+    headers = {CORRELATION_HEADER: correlation, **record.get("headers", {})}
     return Envelope(
         routing_key=str(record["name"]),
         body=bytes(record["payload"]),
         message_id=str(record["_id"]),
-        correlation_id=order_id,
+        correlation_id=correlation,
         timestamp=created if created.tzinfo else created.replace(tzinfo=UTC),
         app_id=app_id,
         headers=headers,
     )
 
 
-def decode(delivery: Delivery) -> tuple[str, Message]:
-    """The event name and message in ``delivery``; raises :class:`UndecodableMessage`."""
+def decode(delivery: Delivery, types: Mapping[str, type[Message]]) -> tuple[str, Message]:
+    """The event name and message in ``delivery``, decoded as the type ``types`` names for
+    it (the subscriptions' types); raises :class:`UndecodableMessage`."""
     if not delivery.message_id:
         raise UndecodableMessage("message has no message_id, so it cannot be deduplicated")
     name = delivery.type or delivery.routing_key
-    event_type = EVENT_TYPES.get(name)
+    event_type = types.get(name)
     if event_type is None:
         raise UndecodableMessage(f"unknown event type {name!r}")
     event = event_type()

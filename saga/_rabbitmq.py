@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import aio_pika
 from aio_pika.abc import (
@@ -30,8 +30,8 @@ from aio_pika.abc import (
     AbstractRobustQueue,
 )
 
-from saga._dispatch import Disposition, Verdict
 from saga._envelope import Delivery, Envelope, Topology
+from saga._transport import Disposition, OnDelivery, Verdict
 from saga.errors import PublishFailed
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,9 @@ CONFIRM_TIMEOUT = 10.0
 READY_TIMEOUT = 5.0
 QUORUM = {"x-queue-type": "quorum"}
 
-OnDelivery = Callable[[Delivery], Awaitable[Verdict]]
-
-
 class RabbitTransport:
-    """Publishes envelopes and feeds deliveries of one service's queue to a callback."""
+    """:class:`saga.Transport` over RabbitMQ: publishes envelopes with confirms and feeds
+    deliveries of one service's quorum queue to a callback."""
 
     def __init__(self, url: str, topology: Topology, *, service: str, prefetch: int) -> None:
         self._url = url
@@ -99,7 +97,11 @@ class RabbitTransport:
         if self._queue is not None and self._consumer_tag is not None:
             try:
                 await self._queue.cancel(self._consumer_tag, timeout=READY_TIMEOUT)
-            except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError) as exc:
+            except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError,
+                    RuntimeError) as exc:
+                # A channel closed under us (a reconnect in progress) raises aiormq's
+                # ChannelInvalidStateError, a RuntimeError: the broker has dropped the
+                # consumer already, so there is nothing left to cancel.
                 log.warning("could not cancel consumer", extra={"error": repr(exc)})
             self._consumer_tag = None
         if self._in_flight:

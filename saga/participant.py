@@ -1,9 +1,10 @@
 """One service's place in the saga: its outbox relay and, if it subscribes to events, its consumer.
 
-A service's ``__main__`` lists its subscriptions in one table and wraps its server in this::
+A service lists its events in an :class:`EventRegistry` and its subscriptions in one table,
+and wraps its server in this::
 
-    subscriptions = {events_pb2.OrderPlaced: handle_order_placed}
-    async with SagaParticipant(service="inventory", db=db, amqp_url=url,
+    subscriptions = Subscriptions().on(ev.OrderPlaced, handlers.on_order_placed)
+    async with SagaParticipant(service="inventory", db=db, amqp_url=url, events=EVENTS,
                                subscriptions=subscriptions) as saga:
         ...  # RPCs call saga.outbox.run(work)
 """
@@ -11,17 +12,23 @@ A service's ``__main__`` lists its subscriptions in one table and wraps its serv
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
 
+from google.protobuf.message import Message
 from pymongo.asynchronous.database import AsyncDatabase
 
-from saga._dispatch import Dispatcher, Subscriptions
+from saga._dispatch import Dispatcher
 from saga._envelope import Topology
 from saga._rabbitmq import RabbitTransport
-from saga._relay import DEFAULT_LEASE, Relay
-from saga._retry import Backoff
-from saga.outbox import Document, Outbox
+from saga._registry import EventRegistry
+from saga._relay import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, RELAY_BACKOFF, Relay
+from saga._runner import Outbox
+from saga._store import Document
+from saga._subscriptions import Handler, Subscriptions
+from saga._transport import Transport
+from saga.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,9 @@ class SagaParticipant:
     """Connects (robustly), declares the topology, runs the relay and the consumer.
 
     On exit it stops taking messages, lets those being handled finish (``shutdown_grace``),
-    flushes the relay and closes the connection.
+    flushes the relay and closes the connection. ``transport`` replaces RabbitMQ at
+    ``amqp_url`` (e.g. an :class:`InMemoryBroker`'s); ``events`` is the service's registry
+    (without one, any message with a ``meta`` field may be emitted, uncorrelated).
     """
 
     def __init__(
@@ -45,8 +54,8 @@ class SagaParticipant:
         *,
         service: str,
         db: AsyncDatabase[Document],
-        amqp_url: str,
-        subscriptions: Subscriptions,
+        amqp_url: str = "",
+        subscriptions: Subscriptions | Mapping[type[Message], Handler] | None = None,
         prefix: str = "bookstore",
         prefetch: int = DEFAULT_PREFETCH,
         max_attempts: int = 5,
@@ -54,18 +63,27 @@ class SagaParticipant:
         relay_poll_interval: float = 0.5,
         relay_lease: timedelta = DEFAULT_LEASE,
         shutdown_grace: float = 10.0,
+        events: EventRegistry | None = None,
+        transport: Transport | None = None,
+        relay_backoff: Backoff = RELAY_BACKOFF,
+        relay_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self.service = service
         self.topology = Topology(prefix, service)
-        self.outbox = Outbox(db)
+        self.outbox = Outbox(db, events)
+        table = Subscriptions.of(subscriptions)
         self._dispatcher = (
-            Dispatcher(self.outbox, subscriptions, max_attempts=max_attempts,
-                       backoff=retry_backoff)
-            if subscriptions else None)
-        self._transport = RabbitTransport(
-            amqp_url, self.topology, service=service, prefetch=prefetch)
-        self._relay = Relay(self.outbox, self._transport, app_id=service,
-                            poll_interval=relay_poll_interval, lease=relay_lease)
+            Dispatcher(self.outbox, table, max_attempts=max_attempts, backoff=retry_backoff)
+            if table else None)
+        if transport is None:
+            if not amqp_url:
+                raise ValueError("give an amqp_url or a transport")
+            transport = RabbitTransport(amqp_url, self.topology, service=service,
+                                        prefetch=prefetch)
+        self._transport = transport
+        self._relay = Relay(self.outbox.store, self._transport, app_id=service,
+                            poll_interval=relay_poll_interval, lease=relay_lease,
+                            backoff=relay_backoff, max_attempts=relay_max_attempts)
         self._grace = shutdown_grace
 
     async def __aenter__(self) -> SagaParticipant:
@@ -76,10 +94,12 @@ class SagaParticipant:
         try:
             if self._dispatcher is not None:
                 await self._transport.declare_queue(self._dispatcher.event_names)
+            self.outbox.hand_off_to(self._relay)
             self._relay.start()
             if self._dispatcher is not None:
                 await self._transport.consume(self._dispatcher.dispatch)
         except BaseException:
+            self.outbox.hand_off_to(None)
             await self._relay.stop(flush_timeout=0)
             await self._transport.close()
             raise
@@ -96,6 +116,7 @@ class SagaParticipant:
     ) -> None:
         try:
             await self._transport.stop_consuming(self._grace)
+            self.outbox.hand_off_to(None)
             await self._relay.stop()
         finally:
             await self._transport.close()

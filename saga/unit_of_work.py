@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable
 
 from google.protobuf.message import Message
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from saga._locks import HeldLocks
-from saga.events import ensure_meta, event_name
+from saga._registry import EventRegistry
+
+_open: contextvars.ContextVar[bool] = contextvars.ContextVar("saga_in_transaction",
+                                                              default=False)
+
+
+def in_transaction() -> bool:
+    """Whether this task runs inside a unit of work's transaction: code that calls anything
+    but MongoDB (a payment gateway, another service) can assert it does not."""
+    return _open.get()
 
 
 class UnitOfWork:
@@ -18,9 +28,11 @@ class UnitOfWork:
     together with the events given to :meth:`emit`.
     """
 
-    def __init__(self, session: AsyncClientSession, locks: HeldLocks) -> None:
+    def __init__(self, session: AsyncClientSession, locks: HeldLocks,
+                 registry: EventRegistry) -> None:
         self.session = session
         self._locks = locks
+        self._registry = registry
         self._events: list[Message] = []
 
     async def take_turns(self, keys: Iterable[str]) -> None:
@@ -30,9 +42,9 @@ class UnitOfWork:
         await self._locks.take(keys)
 
     def emit(self, event: Message) -> None:
-        """Store ``event`` in the outbox with this transaction; fills ``event.meta`` if empty."""
-        event_name(event)  # fail here, in the caller's code, for a message that is no event
-        ensure_meta(event)
+        """Store ``event`` in the outbox with this transaction; fills its id and time if empty."""
+        self._registry.name_of(event)  # fail here, in the caller's code, for a non-event
+        self._registry.stamp(event)
         self._events.append(event)
 
     @property

@@ -142,14 +142,17 @@ def down(port: int) -> None:
 def foreground_mongo(port: int, storage: str) -> None:
     """Run a server until stdin closes or a signal arrives; print its URL once it answers."""
     port = port or free_port()
-    process = start_mongo(port, storage, REPO_ROOT / "var" / "log" / f"secantus-{port}.log")
-    print(mongo_url(port), flush=True)
+    process: subprocess.Popen[bytes] | None = None
 
-    def stop(*_: object) -> None:
+    def stop(signum: int, _frame: object) -> None:
+        if process is None:  # still starting: start_mongo kills the server on SystemExit
+            raise SystemExit(128 + signum)
         process.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    process = start_mongo(port, storage, REPO_ROOT / "var" / "log" / f"secantus-{port}.log")
+    print(mongo_url(port), flush=True)
     process.wait()
 
 

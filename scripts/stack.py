@@ -7,10 +7,18 @@ catalogue through the client library (idempotent: books already there are skippe
 runs until Ctrl-C or SIGTERM, when it stops every process it started.
 
     .venv/bin/python scripts/stack.py            # normally via scripts/run.sh
+
+However it ends (Ctrl-C, also through a pipe such as ``run.sh | tee log``; SIGTERM; SIGHUP
+when its terminal closes; a child exiting; an error while starting) it stops every process it
+started. Its children run in sessions of their own, so only the runner hears the terminal's
+signals and the shutdown order stays its own; and its output tolerates a reader that has gone
+(the pipe's ``tee`` died with the same Ctrl-C, or the terminal closed), because a failed
+write must never skip the shutdown.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -32,16 +40,35 @@ DEV_ADMIN = {"BOOKSTORE_ADMIN_EMAIL": "admin@bookstore.local",
              "BOOKSTORE_ADMIN_PASSWORD": "change-me-admin"}
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def write(text: str) -> None:
+    """Write to stdout; once its reader is gone, send this and later output to /dev/null.
+
+    A closed pipe raises BrokenPipeError, a closed terminal EIO: either way nobody reads any
+    more, and pointing the descriptor at /dev/null also keeps the interpreter's final flush
+    quiet.
+    """
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def say(message: str) -> None:
-    print(f"\033[1m[stack]\033[0m {message}", flush=True)
+    write(f"\033[1m[stack]\033[0m {message}\n")
 
 
 async def relay_output(name: str, stream: asyncio.StreamReader) -> None:
-    """Print a child's output line by line, prefixed with its name."""
+    """Print a child's output line by line, prefixed with its name (read to the end, so a
+    child never blocks on a full pipe even when nobody reads the runner's output)."""
     prefix = f"\033[{COLOURS.get(name, 37)}m{name:<9}|\033[0m "
     while line := await stream.readline():
-        sys.stdout.write(prefix + line.decode(errors="replace"))
-        sys.stdout.flush()
+        write(prefix + line.decode(errors="replace"))
 
 
 class Stack:
@@ -57,21 +84,21 @@ class Stack:
         self.children[name] = process
         self.relays.append(asyncio.create_task(relay_output(name, process.stdout)))
 
-    async def start_mongo(self, env: dict[str, str]) -> str:
+    async def start_mongo(self, env: dict[str, str], port: int, storage: str) -> str:
         if url := os.environ.get("BOOKSTORE_MONGO_URL"):
             return url
-        url = f"mongodb://127.0.0.1:{MONGO_PORT}/?retryWrites=false"
+        url = f"mongodb://127.0.0.1:{port}/?retryWrites=false"
         try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", MONGO_PORT)
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
-            say(f"a MongoDB-compatible server already answers on :{MONGO_PORT}; using it")
+            say(f"a MongoDB-compatible server already answers on :{port}; using it")
             return url
         except OSError:
             pass
-        say("starting SecantusDB (data in var/mongo)")
+        say(f"starting SecantusDB on :{port} (data in {storage})")
         await self.spawn("mongo", sys.executable, "scripts/infra.py", "mongo", "--port",
-                         str(MONGO_PORT), "--storage", str(REPO_ROOT / "var" / "mongo"), env=env)
-        await wait_for_port(MONGO_PORT, seconds=300, what="SecantusDB")
+                         str(port), "--storage", storage, env=env)
+        await wait_for_port(port, seconds=300, what="SecantusDB")
         return url
 
     async def stop(self) -> None:
@@ -79,13 +106,15 @@ class Stack:
         for name in reversed(list(self.children)):
             process = self.children[name]
             if process.returncode is None:
+                # Each child leads its own process group: signal the group, helpers included.
                 with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
+                    os.killpg(process.pid, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(process.wait(), timeout=15)
                 except TimeoutError:
                     say(f"{name} did not stop in 15 s; killing it")
-                    process.kill()
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
                     await process.wait()
             say(f"{name} stopped (exit {process.returncode})")
         await asyncio.gather(*self.relays, return_exceptions=True)
@@ -152,48 +181,70 @@ def available_services() -> list[ServiceName]:
     return [s for s in SERVICES if (REPO_ROOT / s / "__main__.py").exists()]
 
 
-async def main() -> int:
+async def serve(stack: Stack, env: dict[str, str], args: argparse.Namespace) -> int:
+    """Start everything and wait; returns 1 if a child exits by itself (cancelled to stop)."""
+    if "BOOKSTORE_AMQP_URL" not in os.environ:  # the local broker: start it if stopped
+        rabbit = await asyncio.create_subprocess_exec(
+            sys.executable, "scripts/infra.py", "rabbitmq", cwd=REPO_ROOT)
+        if await rabbit.wait() != 0:
+            return 1
+    env["BOOKSTORE_MONGO_URL"] = await stack.start_mongo(env, args.mongo_port,
+                                                         args.mongo_storage)
+    services = available_services()
+    for name in services:
+        await stack.spawn(name, sys.executable, "-m", name, env=env)
+    for name in services:
+        address = env.get(f"BOOKSTORE_{name.upper()}_ADDR") or DEFAULT_ADDRESSES[name]
+        await wait_healthy(name, address, stack.children[name])
+        say(f"{name} is healthy on {address}")
+    say("the stack is up: " + ", ".join(services))
+    if {"user", "inventory"} <= set(services):
+        await seed_catalogue(env)
+    say(f"admin account: {env['BOOKSTORE_ADMIN_EMAIL']} / {env['BOOKSTORE_ADMIN_PASSWORD']}")
+    say("try (in another terminal, with .venv/bin on PATH):")
+    user_addr = env.get("BOOKSTORE_USER_ADDR") or DEFAULT_ADDRESSES["user"]
+    for step in next_steps(services, env["BOOKSTORE_ADMIN_EMAIL"], user_addr):
+        say(f"  {step}")
+    say("Ctrl-C stops everything")
+    await asyncio.wait([asyncio.create_task(p.wait()) for p in stack.children.values()],
+                       return_when=asyncio.FIRST_COMPLETED)
+    say("a process exited on its own; stopping the stack")
+    return 1
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Run :func:`serve` until a stop signal cancels it, then stop what it started.
+
+    A signal may come at any point, also while starting; the shutdown itself is never
+    cancelled, so a second Ctrl-C does not leave half of the stack behind.
+    """
     stack = Stack()
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
     env = {**DEV_ADMIN, **os.environ, "BOOKSTORE_LOG_FORMAT": "text",
            "PYTHONUNBUFFERED": "1"}
+    loop = asyncio.get_running_loop()
+    this = asyncio.current_task()
+    assert this is not None
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, this.cancel)
     try:
-        if "BOOKSTORE_AMQP_URL" not in os.environ:  # the local broker: start it if stopped
-            rabbit = await asyncio.create_subprocess_exec(
-                sys.executable, "scripts/infra.py", "rabbitmq", cwd=REPO_ROOT)
-            if await rabbit.wait() != 0:
-                return 1
-        env["BOOKSTORE_MONGO_URL"] = await stack.start_mongo(env)
-        services = available_services()
-        for name in services:
-            await stack.spawn(name, sys.executable, "-m", name, env=env)
-        for name in services:
-            address = env.get(f"BOOKSTORE_{name.upper()}_ADDR") or DEFAULT_ADDRESSES[name]
-            await wait_healthy(name, address, stack.children[name])
-            say(f"{name} is healthy on {address}")
-        say("the stack is up: " + ", ".join(services))
-        if {"user", "inventory"} <= set(services):
-            await seed_catalogue(env)
-        say(f"admin account: {env['BOOKSTORE_ADMIN_EMAIL']} / {env['BOOKSTORE_ADMIN_PASSWORD']}")
-        say("try (in another terminal, with .venv/bin on PATH):")
-        user_addr = env.get("BOOKSTORE_USER_ADDR") or DEFAULT_ADDRESSES["user"]
-        for step in next_steps(services, env["BOOKSTORE_ADMIN_EMAIL"], user_addr):
-            say(f"  {step}")
-        say("Ctrl-C stops everything")
-        exited = [asyncio.create_task(p.wait()) for p in stack.children.values()]
-        await asyncio.wait([asyncio.create_task(stopping.wait()), *exited],
-                           return_when=asyncio.FIRST_COMPLETED)
-        if not stopping.is_set():
-            say("a process exited on its own; stopping the stack")
-            return 1
+        return await serve(stack, env, args)
+    except asyncio.CancelledError:
         return 0
     finally:
+        for sig in STOP_SIGNALS:  # from here on a signal changes nothing: stop() finishes
+            loop.add_signal_handler(sig, lambda: None)
         say("stopping")
         await stack.stop()
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mongo-port", type=int, default=MONGO_PORT,
+                        help="where to find or start the database (default %(default)s)")
+    parser.add_argument("--mongo-storage", default=str(REPO_ROOT / "var" / "mongo"),
+                        help="a directory for the database it starts, or :memory:")
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main(parse_args())))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
@@ -11,6 +12,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 from runtime.mongo import Document, make_client
 from tests.infrastructure import amqp_server, mongo_server
 from tests.stack import Stack, running_stack
+
+
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Replace every ``BOOKSTORE_*`` variable of this process with the ones given, for one
+    test: settings read the process environment."""
+    for name in [n for n in os.environ if n.startswith("BOOKSTORE_")]:
+        monkeypatch.delenv(name)
+
+    def set_env(**variables: str) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
 
 
 @pytest.fixture(scope="session")

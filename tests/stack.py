@@ -173,6 +173,8 @@ def running_stack(mongo_url: str, amqp_url: str, workdir: Path, *,
         "BOOKSTORE_DATA_DIR": str(workdir / "data"), "BOOKSTORE_SAGA_PREFIX": prefix,
         "BOOKSTORE_ADMIN_EMAIL": ADMIN_EMAIL, "BOOKSTORE_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOG_FORMAT": "text",
+        # Tests log in again right after a wrong password on purpose; the waits have their own.
+        "BOOKSTORE_LOGIN_DELAY_SECONDS": "0",
         "BOOKSTORE_ORDER_TIMEOUT_SECONDS": str(order_timeout_seconds),
         "BOOKSTORE_SHUTDOWN_GRACE_SECONDS": "2",
     }
@@ -204,6 +206,11 @@ async def clean_up(mongo_url: str, amqp_url: str, databases: Iterable[str], pref
     for name in databases:
         await client.drop_database(name)
     await client.close()
+    await clean_up_broker(amqp_url, prefix)
+
+
+async def clean_up_broker(amqp_url: str, prefix: str) -> None:
+    """Delete the queues and exchanges of the services using broker ``prefix``."""
     connection = await aio_pika.connect(amqp_url, timeout=10)
     async with connection:
         channel = await connection.channel()

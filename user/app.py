@@ -1,8 +1,18 @@
-"""Assembles the user service from its parts; shared by ``python -m user`` and the tests."""
+"""Assembles the user service from its parts; shared by ``python -m user`` and the tests.
+
+``python -m user create-admin --email ... [--name ...]`` creates an admin account, or
+promotes an existing one, through the same entry point; the password comes from
+``BOOKSTORE_ADMIN_PASSWORD`` or a prompt.
+"""
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,19 +20,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.user.v1 import user_pb2_grpc
 from runtime.auth import TokenIssuer, TokenVerifier
-from runtime.health import Dependency
+from runtime.entry import Command, ServiceApp
+from runtime.errors import BookstoreError
 from runtime.keys import load_private_key, load_public_key
-from runtime.mongo import Document, open_database, ping_probe
-from runtime.server import GrpcServer, ServiceBinding, serve
-from runtime.settings import Settings
+from runtime.mongo import Document
+from runtime.server import ServiceBinding
 from user.accounts import Accounts, AdminOutcome
-from user.config import UserConfig
+from user.config import UserSettings
 from user.credentials import Credentials
 from user.lockout import LoginThrottle
 from user.mailer import FileMailer, Mailer
 from user.model import Clock, utc_now
 from user.passwords import PasswordHasher
 from user.service import SERVICE_NAME, UserServicer
+from user.smtp import SmtpMailer
 from user.store import LoginFailureStore, ResetTokenStore, UserStore
 
 log = logging.getLogger(__name__)
@@ -39,55 +50,89 @@ class UserService:
                               user_pb2_grpc.add_UserServiceServicer_to_server)
 
 
-async def build(db: AsyncDatabase[Document], settings: Settings, config: UserConfig, *,
+async def build(db: AsyncDatabase[Document], settings: UserSettings, *,
                 mailer: Mailer | None = None, clock: Clock = utc_now) -> UserService:
     """Wire the service to ``db`` and make sure its indexes exist."""
     users, failures, resets = UserStore(db), LoginFailureStore(db), ResetTokenStore(db)
     await users.create_indexes()
-    await failures.create_indexes(ttl_seconds=config.login_lockout_seconds)
+    await failures.create_indexes(ttl_seconds=settings.login_lockout_seconds)
     await resets.create_indexes()
-    hasher = PasswordHasher(config.bcrypt_rounds)
+    hasher = PasswordHasher(settings.bcrypt_rounds)
     accounts = Accounts(users, resets, hasher, clock)
     credentials = Credentials(
         users=users, failures=failures, resets=resets, hasher=hasher,
-        throttle=LoginThrottle(config.login_max_failures,
-                               timedelta(seconds=config.login_lockout_seconds),
-                               email_max_failures=config.login_email_max_failures,
-                               delay=timedelta(seconds=config.login_delay_seconds)),
+        throttle=LoginThrottle(settings.login_max_failures,
+                               timedelta(seconds=settings.login_lockout_seconds),
+                               email_max_failures=settings.login_email_max_failures,
+                               delay=timedelta(seconds=settings.login_delay_seconds)),
         issuer=TokenIssuer(load_private_key(settings),
                            timedelta(seconds=settings.token_ttl_seconds)),
-        mailer=mailer or FileMailer(config.mail_dir),
-        reset_ttl=timedelta(seconds=config.reset_token_ttl_seconds),
+        mailer=mailer or choose_mailer(settings),
+        reset_ttl=timedelta(seconds=settings.reset_token_ttl_seconds),
         clock=clock,
     )
     verifier = TokenVerifier(load_public_key(settings))
     return UserService(accounts, credentials, UserServicer(accounts, credentials, verifier))
 
 
-async def bootstrap_admin(accounts: Accounts, config: UserConfig) -> AdminOutcome | None:
+def choose_mailer(settings: UserSettings) -> Mailer:
+    """SMTP when BOOKSTORE_SMTP_URL is set, else the file mail drop."""
+    smtp = settings.smtp
+    if smtp is not None:
+        log.info("mail goes through SMTP", extra={"smtp_server": str(smtp)})
+        return SmtpMailer(smtp, settings.mail_from)
+    return FileMailer(settings.mail_dir, settings.mail_from)
+
+
+async def bootstrap_admin(accounts: Accounts, settings: UserSettings) -> AdminOutcome | None:
     """Ensure the configured first admin exists; does nothing unless both are configured."""
-    if config.admin_email is None or config.admin_password is None:
+    if settings.admin_email is None or settings.admin_password is None:
         return None
     user, outcome = await accounts.ensure_admin(
-        config.admin_email, config.admin_name, config.admin_password)
+        settings.admin_email, settings.admin_name, settings.admin_password.get_secret_value())
     log.info("admin account ensured", extra={"user_id": user.id, "outcome": outcome.value})
     return outcome
 
 
-async def run(settings: Settings, config: UserConfig) -> None:
-    """Serve until SIGTERM or SIGINT."""
-    async with open_database(settings.mongo_url, settings.mongo_db) as db:
-        service = await build(db, settings, config)
-        await bootstrap_admin(service.accounts, config)
-        server = GrpcServer(settings.listen_addr, [service.binding()],
-                            dependencies=[Dependency("mongodb", ping_probe(db.client))],
-                            probe_interval=settings.health_probe_seconds)
-        await serve(server, settings.shutdown_grace_seconds)
+@asynccontextmanager
+async def assemble(settings: UserSettings, db: AsyncDatabase[Document]
+                   ) -> AsyncIterator[Sequence[ServiceBinding]]:
+    """Build the service and ensure the configured admin; yields the gRPC service to serve."""
+    service = await build(db, settings)
+    await bootstrap_admin(service.accounts, settings)
+    yield [service.binding()]
 
 
-async def create_admin(settings: Settings, config: UserConfig, *, email: str, name: str,
-                       password: str) -> AdminOutcome:
-    async with open_database(settings.mongo_url, settings.mongo_db) as db:
-        service = await build(db, settings, config)
-        _, outcome = await service.accounts.ensure_admin(email, name, password)
-        return outcome
+def _admin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--name", default="Administrator")
+
+
+async def create_admin(settings: UserSettings, db: AsyncDatabase[Document],
+                       args: argparse.Namespace) -> int:
+    """``create-admin``: make or promote the account; exit status 1 if the input is refused."""
+    password = (settings.admin_password.get_secret_value() if settings.admin_password
+                else _prompt_password())
+    service = await build(db, settings)
+    try:
+        _, outcome = await service.accounts.ensure_admin(args.email, args.name, password)
+    except BookstoreError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"admin {args.email.strip().lower()}: {outcome.value}")
+    return 0
+
+
+def _prompt_password() -> str:
+    first = getpass.getpass("Password for the admin account: ")
+    if getpass.getpass("Repeat the password: ") != first:
+        raise SystemExit("error: the passwords differ")
+    return first
+
+
+APP = ServiceApp(UserSettings, assemble, {
+    "create-admin": Command(
+        help="create an admin account, or promote an existing one; the password comes from "
+             "BOOKSTORE_ADMIN_PASSWORD or a prompt",
+        arguments=_admin_arguments, run=create_admin),
+})

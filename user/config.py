@@ -1,4 +1,4 @@
-"""The user service's own settings, read from the environment next to the shared ones.
+"""The user service's settings: the shared ones (:mod:`runtime.settings`) and its own.
 
 They live here rather than in :mod:`runtime.settings` because no other service needs them.
 Every value has a safe default, so a bare ``python -m user`` works on a laptop.
@@ -6,64 +6,68 @@ Every value has a safe default, so a bare ``python -m user`` works on a laptop.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from runtime.settings import Settings, SettingsError, positive_int, positive_number
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+
+from runtime.settings import POSITIVE_WHOLE, ServiceName, ServiceSettings
+from user.mailer import SENDER
+from user.smtp import SmtpServer, parse_smtp_url
 
 MIN_BCRYPT_ROUNDS = 4  # bcrypt's own floor; tests use it to stay fast
 MAX_BCRYPT_ROUNDS = 31
 
 
-@dataclass(frozen=True, slots=True)
-class UserConfig:
-    bcrypt_rounds: int
-    login_max_failures: int
-    login_lockout_seconds: int
-    reset_token_ttl_seconds: int
-    mail_dir: Path
-    admin_email: str | None
-    admin_name: str
-    admin_password: str | None = field(default=None, repr=False)  # never printed
-    login_email_max_failures: int = 100  # from every address together; see user.lockout
-    login_delay_seconds: float = 1.0  # first wait after a failure, doubling; 0 turns it off
+class UserSettings(ServiceSettings):
+    service: ClassVar[ServiceName] = "user"
 
+    bcrypt_rounds: int = Field(
+        12, ge=MIN_BCRYPT_ROUNDS, le=MAX_BCRYPT_ROUNDS,
+        description=f"a whole number from {MIN_BCRYPT_ROUNDS} to {MAX_BCRYPT_ROUNDS}")
+    login_max_failures: int = Field(5, gt=0, description=POSITIVE_WHOLE)
+    login_lockout_seconds: int = Field(900, gt=0, description=POSITIVE_WHOLE)
+    # From every address together (see user.lockout): far above what one address may try.
+    login_email_max_failures: int = Field(
+        100, gt=0, description="a whole number above BOOKSTORE_LOGIN_MAX_FAILURES")
+    # The first wait after a failure, doubling with each one; 0 turns the waits off.
+    login_delay_seconds: float = Field(1.0, ge=0, description="a number of seconds, 0 or more")
+    reset_token_ttl_seconds: int = Field(1800, gt=0, description=POSITIVE_WHOLE)
+    #: Where the file mailer writes; ``<data dir>/mail`` unless set.
+    mail_dir_override: Path | None = Field(None, validation_alias="BOOKSTORE_MAIL_DIR")
+    admin_email: str | None = None
+    admin_name: str = "Administrator"
+    # A password may legitimately start or end with spaces: read verbatim, never printed.
+    admin_password: SecretStr | None = None
+    # Unset: reset mail goes to the file drop in mail_dir. Holds a password: never printed.
+    smtp_url: SecretStr | None = None
+    mail_from: str = SENDER
+
+    @field_validator("login_email_max_failures", mode="after")
     @classmethod
-    def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> UserConfig:
-        env = os.environ if env is None else env
+    def _above_the_per_address_limit(cls, value: int, info: ValidationInfo) -> int:
+        per_address = info.data.get("login_max_failures")
+        if per_address is not None and value <= per_address:
+            raise ValueError(f"must be above BOOKSTORE_LOGIN_MAX_FAILURES ({per_address})")
+        return value
 
-        def get(name: str) -> str:
-            return env.get(f"BOOKSTORE_{name}", "").strip()
+    @field_validator("smtp_url", mode="after")
+    @classmethod
+    def _an_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_smtp_url(value.get_secret_value())  # its SettingsError names the variable
+        return value
 
-        rounds = positive_int(get("BCRYPT_ROUNDS") or "12", "BCRYPT_ROUNDS")
-        if not MIN_BCRYPT_ROUNDS <= rounds <= MAX_BCRYPT_ROUNDS:
-            raise SettingsError(
-                f"BOOKSTORE_BCRYPT_ROUNDS must be {MIN_BCRYPT_ROUNDS}..{MAX_BCRYPT_ROUNDS}, "
-                f"not {rounds}")
-        mail_dir = get("MAIL_DIR")
-        max_failures = positive_int(get("LOGIN_MAX_FAILURES") or "5", "LOGIN_MAX_FAILURES")
-        email_max = positive_int(get("LOGIN_EMAIL_MAX_FAILURES") or "100",
-                                 "LOGIN_EMAIL_MAX_FAILURES")
-        if email_max <= max_failures:
-            raise SettingsError("BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES must be above "
-                                f"BOOKSTORE_LOGIN_MAX_FAILURES ({max_failures}), not {email_max}")
-        delay = get("LOGIN_DELAY_SECONDS") or "1"
-        return cls(
-            bcrypt_rounds=rounds,
-            login_max_failures=max_failures,
-            login_lockout_seconds=positive_int(
-                get("LOGIN_LOCKOUT_SECONDS") or "900", "LOGIN_LOCKOUT_SECONDS"),
-            reset_token_ttl_seconds=positive_int(
-                get("RESET_TOKEN_TTL_SECONDS") or "1800", "RESET_TOKEN_TTL_SECONDS"),
-            mail_dir=Path(mail_dir) if mail_dir else settings.data_dir / "mail",
-            admin_email=get("ADMIN_EMAIL") or None,
-            admin_name=get("ADMIN_NAME") or "Administrator",
-            # A password may legitimately start or end with spaces: read it verbatim.
-            admin_password=env.get("BOOKSTORE_ADMIN_PASSWORD") or None,
-            login_email_max_failures=email_max,
-            login_delay_seconds=0.0 if delay == "0" else positive_number(
-                delay, "LOGIN_DELAY_SECONDS"),
-        )
+    @field_validator("admin_email", mode="after")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
 
+    @property
+    def mail_dir(self) -> Path:
+        return self.mail_dir_override or self.data_dir / "mail"
+
+    @property
+    def smtp(self) -> SmtpServer | None:
+        """Where reset mail goes over SMTP, or ``None`` for the file drop."""
+        return None if self.smtp_url is None else parse_smtp_url(self.smtp_url.get_secret_value())

@@ -1,7 +1,8 @@
 """Outgoing mail: a one-method interface and a file "mail drop" behind it.
 
-The service only needs :class:`Mailer`. :class:`FileMailer` writes each message as an ``.eml``
-file (like Django's file-based email backend) so development and tests need no SMTP server:
+The service only needs :class:`Mailer`. :class:`FileMailer`, the default, writes each message
+as an ``.eml`` file (like Django's file-based email backend) so development and tests need no
+SMTP server (:mod:`user.smtp` sends real mail when ``BOOKSTORE_SMTP_URL`` is set):
 ``<mail dir>/<UTC time>_<address>_<random>.eml``, where names sort by time and
 ``ls mail/ | grep alice@example.com | tail -1`` finds the newest mail for an address.
 """
@@ -15,6 +16,7 @@ import secrets
 import tempfile
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
@@ -31,19 +33,27 @@ class Mailer(Protocol):
         """Deliver one plain-text message or raise :class:`MailDeliveryError`."""
 
 
+def compose(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+    """One plain-text message, the same whichever way it leaves."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message.set_content(body)
+    return message
+
+
 class FileMailer:
     """Writes every message to its own file in ``directory``, created on first use."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, sender: str = SENDER) -> None:
         self.directory = directory
+        self.sender = sender
 
     async def send(self, to: str, subject: str, body: str) -> None:
-        message = EmailMessage()
-        message["From"] = SENDER
-        message["To"] = to
-        message["Subject"] = subject
-        message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        message.set_content(body)
+        message = compose(self.sender, to, subject, body)
         try:
             await asyncio.to_thread(self._write, to, message.as_bytes())
         except OSError as exc:

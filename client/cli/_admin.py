@@ -132,8 +132,9 @@ def import_file(path: Annotated[Path, typer.Argument(
         as_json: JsonOption = False) -> None:
     """Import books from CSV (header row) or JSON (list of objects); exits 1 if rows failed.
 
-    Columns: title, author, isbn, price (12.50) or price_cents, stock, published_year,
-    description. Books whose ISBN is already present are skipped.
+    Columns (any case; "Published Year" works too): title, author, isbn, price (12.50)
+    or price_cents, stock, published_year, description. Books whose ISBN is already
+    present are skipped.
 
     Example: bookstore admin import books.csv
     """

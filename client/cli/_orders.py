@@ -11,7 +11,7 @@ from client._client import DEFAULT_PAYMENT_TOKEN, BookstoreClient
 from client._errors import DeadlineExceededError, InvalidArgumentError
 from client._models import OUTCOME_STATUSES, Order, OrderStatus, status_name, to_dict
 from client._parsing import OrderLine, format_cents, parse_lines
-from client.cli._render import orders_table, print_change, print_order, when
+from client.cli._render import orders_table, print_change, print_order, print_reasons, when
 from client.cli._runtime import JsonOption, emit_json, out, run, session_client
 
 orders_app = typer.Typer(help="Place and follow orders.\n\nExample: bookstore order history",
@@ -152,6 +152,7 @@ def history(page_size: Annotated[int, typer.Option(min=0, max=100, help="Orders 
             console.print("no orders yet")
             return
         console.print(orders_table(page.orders))
+        print_reasons(console, page.orders)
         if page.next_page_token:
             console.print(f"more: add --page-token {page.next_page_token}")
 

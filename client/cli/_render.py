@@ -1,4 +1,9 @@
-"""Tables and summaries shown to people; ``--json`` output bypasses all of this."""
+"""Tables and summaries shown to people; ``--json`` output bypasses all of this.
+
+Tables fit an 80-column terminal without cutting what matters: ids, statuses, dates and
+amounts never wrap; titles and authors share one wrapping column; an order's reason goes
+under the table instead of into a column too narrow to read.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from datetime import UTC
 from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from client._models import Book, Order, User, role_name, status_name
 from client._parsing import format_cents
@@ -15,27 +21,28 @@ STATUS_STYLES = {"PENDING": "yellow", "CONFIRMED": "green", "SHIPPED": "cyan",
                  "COMPLETED": "bold green", "REJECTED": "red", "CANCELLED": "magenta"}
 
 
-def when(stamp: Timestamp) -> str:
+def when(stamp: Timestamp, *, seconds: bool = True) -> str:
+    """Local time; ``seconds=False`` for tables, where the minute is enough."""
     if not stamp.seconds and not stamp.nanos:
         return "-"
-    return stamp.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return stamp.ToDatetime(tzinfo=UTC).astimezone().strftime(fmt)
 
 
-def styled_status(status: int) -> str:
+def styled_status(status: int) -> Text:
     name = status_name(status)
-    return f"[{STATUS_STYLES.get(name, 'white')}]{name}[/]"
+    return Text(name, style=STATUS_STYLES.get(name, "white"))
 
 
 def books_table(books: list[Book], title: str = "Books") -> Table:
     table = Table(title=title)
     table.add_column("ID", style="dim", no_wrap=True)
-    table.add_column("Title")
-    table.add_column("Author")
-    table.add_column("Year", justify="right")
-    table.add_column("Price", justify="right")
-    table.add_column("Available", justify="right")
+    table.add_column("Book", ratio=1)
+    table.add_column("Price", justify="right", no_wrap=True)
+    table.add_column("Available", justify="right", no_wrap=True)
     for book in books:
-        table.add_row(book.id, book.title, book.author, str(book.published_year or "-"),
+        byline = book.author + (f", {book.published_year}" if book.published_year else "")
+        table.add_row(book.id, Text.assemble((book.title, "bold"), "\n", (byline, "dim")),
                       format_cents(book.price_cents), str(book.available))
     return table
 
@@ -60,29 +67,36 @@ def print_user(console: Console, user: User) -> None:
 
 
 def orders_table(orders: list[Order]) -> Table:
+    """ID, date, status and total (lines and history: ``order status ID``), 77 columns."""
     table = Table(title="Orders")
     table.add_column("ID", style="dim", no_wrap=True)
-    table.add_column("Placed")
-    table.add_column("Status")
-    table.add_column("Items", justify="right")
-    table.add_column("Total", justify="right")
-    table.add_column("Reason")
+    table.add_column("Placed", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Total", justify="right", no_wrap=True)
     for order in orders:
-        table.add_row(order.id, when(order.created_at), styled_status(order.status),
-                      str(sum(line.quantity for line in order.lines)),
-                      format_cents(order.total_cents), order.reason)
+        table.add_row(order.id, when(order.created_at, seconds=False),
+                      styled_status(order.status), format_cents(order.total_cents))
     return table
 
 
+def print_reasons(console: Console, orders: list[Order]) -> None:
+    """Why each rejected or cancelled order ended so, one wrapped paragraph each."""
+    for order in orders:
+        if order.reason and status_name(order.status) in ("REJECTED", "CANCELLED"):
+            console.print(Text.assemble((order.id, "dim"), " ", styled_status(order.status),
+                                        f": {order.reason}"), soft_wrap=False)
+
+
 def print_order(console: Console, order: Order, *, with_history: bool = True) -> None:
-    console.print(f"Order [bold]{order.id}[/]: {styled_status(order.status)}"
-                  f"  total {format_cents(order.total_cents)}")
+    console.print(Text.assemble("Order ", (order.id, "bold"), ": ", styled_status(order.status),
+                                f"  total {format_cents(order.total_cents)}"))
     if order.reason:
         console.print(f"  reason: {order.reason}")
     lines = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("Book", "Title", "Qty", "Unit", "Line total", "Note"):
-        lines.add_column(column, justify="right" if column in ("Qty", "Unit", "Line total")
-                         else "left")
+        number = column in ("Qty", "Unit", "Line total")
+        lines.add_column(column, justify="right" if number else "left",
+                         no_wrap=number or column == "Book")
     for line in order.lines:
         lines.add_row(line.book_id, line.title, str(line.quantity),
                       format_cents(line.unit_price_cents), format_cents(line.line_total_cents),
@@ -94,4 +108,4 @@ def print_order(console: Console, order: Order, *, with_history: bool = True) ->
 
 def print_change(console: Console, status: int, reason: str, at: str) -> None:
     suffix = f" — {reason}" if reason else ""
-    console.print(f"  {at}  {styled_status(status)}{suffix}")
+    console.print(Text.assemble(f"  {at}  ", styled_status(status), suffix))

@@ -1,4 +1,5 @@
-"""The run command's stack runner: starts everything, seeds, leaves nothing behind on SIGTERM."""
+"""The run command's stack runner: starts everything, seeds, and leaves nothing behind however
+it is stopped: Ctrl-C through a pipe to ``tee``, SIGTERM, or SIGHUP with its reader gone."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import REPO_ROOT, SERVICES, clean_up, free_port
+from tests.stack import REPO_ROOT, SERVICES, clean_up_broker, free_port
 
 pytestmark = pytest.mark.integration
 
 READY_LINE = "Ctrl-C stops everything"
 START_TIMEOUT = 120.0
+STOP_TIMEOUT = 60.0
 
 
 def processes_tagged(tag: str) -> list[int]:
@@ -37,13 +39,13 @@ def processes_tagged(tag: str) -> list[int]:
 
 
 def read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> list[str]:
-    """The runner's output lines up to ``marker``; fails if it exits or takes too long."""
+    """The output lines ``process`` prints up to ``marker``; fails at its end or too late."""
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         line = process.stdout.readline()
-        if not line and process.poll() is not None:
+        if not line:
             break
         lines.append(line.rstrip())
         if marker in line:
@@ -51,42 +53,75 @@ def read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> l
     pytest.fail("stack did not come up:\n" + "\n".join(lines[-60:]), pytrace=False)
 
 
+def wait_until_gone(tag: str, seconds: float) -> list[int]:
+    """Poll until no process carries ``tag``; the pids still alive at the deadline."""
+    deadline = time.monotonic() + seconds
+    while (alive := processes_tagged(tag)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
+
+
 @pytest.fixture
-def stack_env(mongo_url: str, amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+def stack_env(amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """No BOOKSTORE_MONGO_URL: the runner starts its own database, which must stop too."""
     run = uuid.uuid4().hex[:8]
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOOKSTORE_")}
-    env |= {"BOOKSTORE_MONGO_URL": mongo_url, "BOOKSTORE_AMQP_URL": amqp_url,
+    env |= {"BOOKSTORE_AMQP_URL": amqp_url,
             "BOOKSTORE_SAGA_PREFIX": f"stackcmd.{run}", "BOOKSTORE_DATA_DIR": str(tmp_path),
             "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_ADMIN_EMAIL": "admin@stack.example",
             "BOOKSTORE_ADMIN_PASSWORD": "stack-admin-password"}
     for svc in SERVICES:
         env[f"BOOKSTORE_{svc.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
-        env[f"BOOKSTORE_{svc.upper()}_MONGO_DB"] = f"stackcmd_{run}_{svc}"
     yield env
-    asyncio.run(clean_up(mongo_url, amqp_url,
-                         [env[f"BOOKSTORE_{s.upper()}_MONGO_DB"] for s in SERVICES],
-                         env["BOOKSTORE_SAGA_PREFIX"]))
+    asyncio.run(clean_up_broker(amqp_url, env["BOOKSTORE_SAGA_PREFIX"]))
 
 
-def test_stack_starts_seeds_and_stops_cleanly(stack_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("ending", ["ctrl-c through tee", "sigterm", "sighup, reader gone"])
+def test_stack_starts_seeds_and_stops_everything(stack_env: dict[str, str], tmp_path: Path,
+                                                 ending: str) -> None:
     tag = stack_env["BOOKSTORE_SAGA_PREFIX"]
+    through_tee = ending == "ctrl-c through tee"
     runner = subprocess.Popen(
-        [sys.executable, "scripts/stack.py"], cwd=REPO_ROOT, env=stack_env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [sys.executable, "scripts/stack.py", "--mongo-port", str(free_port()),
+         "--mongo-storage", ":memory:"],
+        cwd=REPO_ROOT, env=stack_env, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, process_group=0)
+    reader = runner
     try:
-        output = "\n".join(read_until(runner, READY_LINE, START_TIMEOUT))
+        if through_tee:  # scripts/run.sh | tee log: one process group, as a shell makes it
+            assert runner.stdout is not None
+            reader = subprocess.Popen(["tee", str(tmp_path / "run.log")], stdin=runner.stdout,
+                                      stdout=subprocess.PIPE, text=True,
+                                      process_group=runner.pid)
+            runner.stdout.close()
+        output = "\n".join(read_until(reader, READY_LINE, START_TIMEOUT))
         for svc in SERVICES:
             assert f"{svc} is healthy on {stack_env[f'BOOKSTORE_{svc.upper()}_ADDR']}" in output
         assert "catalogue seeded: 60 books added" in output
-        assert len(processes_tagged(tag)) >= len(SERVICES) + 1  # the runner and each service
+        # the runner, the database (its launcher and server) and each service
+        assert len(processes_tagged(tag)) >= len(SERVICES) + 3
 
-        runner.send_signal(signal.SIGTERM)
-        rest, _ = runner.communicate(timeout=60)
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait()
-    assert runner.returncode == 0, rest
-    for svc in SERVICES:
-        assert f"{svc} stopped (exit 0)" in rest
-    assert processes_tagged(tag) == []
+        if through_tee:  # the terminal's Ctrl-C: SIGINT to the whole foreground group
+            os.killpg(runner.pid, signal.SIGINT)
+        elif ending == "sigterm":
+            runner.send_signal(signal.SIGTERM)
+            rest, _ = runner.communicate(timeout=STOP_TIMEOUT)
+            assert runner.returncode == 0, rest
+            for name in (*SERVICES, "mongo"):
+                assert f"{name} stopped (exit 0)" in rest
+        else:  # the terminal closed: nobody reads the output any more, then SIGHUP
+            assert runner.stdout is not None
+            runner.stdout.close()
+            runner.send_signal(signal.SIGHUP)
+        assert wait_until_gone(tag, STOP_TIMEOUT) == []
+    finally:  # a failed test must not leave a stack behind either
+        for process in (runner, reader):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if process.stdout is not None:
+                process.stdout.close()

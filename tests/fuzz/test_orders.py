@@ -20,9 +20,10 @@ from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
-from orders.app import OrdersApp, assemble
+from orders.app import OrderParts, wire
 from orders.catalog import InventoryCatalog
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
+from orders.events import EVENTS
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
@@ -65,7 +66,7 @@ class Running:
     client: AsyncMongoClient[Document]
     servers: list[GrpcServer]
     catalog_channel: grpc.aio.Channel
-    app: OrdersApp
+    app: OrderParts
 
     async def close(self, names: list[str]) -> None:
         for server in self.servers:
@@ -93,12 +94,12 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         await inventory.start()
         store = OrderStore(orders_db)
         await store.ensure_indexes()
-        outbox = Outbox(orders_db)
+        outbox = Outbox(orders_db, EVENTS)
         await outbox.ensure_indexes()
         channel = grpc.aio.insecure_channel(inventory.address)
-        app = assemble(store, outbox, InventoryCatalog(channel, deadline=2.0),
-                       SimulatedGateway(orders_db, limit_cents=50_000), verifier,
-                       OrdersConfig(timeout_seconds=600, sweep_seconds=60))
+        app = wire(store, outbox, InventoryCatalog(channel, deadline=2.0),
+                   SimulatedGateway(orders_db, limit_cents=50_000), verifier,
+                   OrdersSettings.load(order_timeout_seconds=600, order_sweep_seconds=60))
         orders = GrpcServer("127.0.0.1:0", [app.service.binding()])
         await orders.start()
         return Running(client, [orders, inventory], channel, app)

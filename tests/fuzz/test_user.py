@@ -16,7 +16,6 @@ from pymongo import AsyncMongoClient
 from contracts.bookstore.user.v1 import user_pb2 as pb
 from runtime.mongo import Document, make_client
 from runtime.server import GrpcServer
-from runtime.settings import Settings
 from tests.fuzz.harness import (
     FUZZ,
     NEVER,
@@ -29,7 +28,7 @@ from tests.fuzz.harness import (
 )
 from tests.fuzz.messages import TEXT, requests
 from user.app import build
-from user.config import UserConfig
+from user.config import UserSettings
 
 pytestmark = pytest.mark.integration
 
@@ -51,12 +50,11 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str, tmp_path_factory: pytest.TempPa
            ) -> Iterator[Fuzzed]:
     name = f"fuzz_user_{uuid.uuid4().hex[:10]}"
     data_dir: Path = tmp_path_factory.mktemp("fuzz-user")
-    settings = Settings.from_env("user", {"BOOKSTORE_DATA_DIR": str(data_dir)})
-    config = UserConfig.from_env(settings, {"BOOKSTORE_BCRYPT_ROUNDS": "4"})
+    settings = UserSettings.load(data_dir=data_dir, bcrypt_rounds=4)
 
     async def start() -> tuple[AsyncMongoClient[Document], GrpcServer, str]:
         client = make_client(mongo_url)  # both belong to the loop they are made on
-        service = await build(client[name], settings, config)
+        service = await build(client[name], settings)
         admin, _ = await service.accounts.ensure_admin("root@example.com", "Root", PASSWORD)
         server = GrpcServer("127.0.0.1:0", [service.binding()])
         await server.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,18 @@ def test_seeding_again_skips_every_book(cli: Cli, seeded: Stack) -> None:
     out = cli.ok("seed").stdout
     assert "added 0" in out
     assert f"skipped {len(sample_catalogue())}" in out
+
+
+def test_import_takes_capitalised_column_names(cli: Cli, seeded: Stack, tmp_path: Path) -> None:
+    login_admin(cli)
+    path = tmp_path / "books.csv"
+    path.write_text("Title,Author,ISBN,Price,Stock\n"
+                    "The Count of Monte Cristo,Alexandre Dumas,9780140449266,12.50,3\n")
+    result = cli.ok("admin", "import", str(path), "--json")
+    [row] = json.loads(result.stdout)["results"]
+    assert row["outcome"] in ("added", "skipped"), row  # skipped when run again on one stack
+    shown = json.loads(cli.ok("books", "search", "Monte Cristo", "--json").stdout)["books"]
+    assert [(b["isbn"], b["price_cents"]) for b in shown] == [("9780140449266", 1250)]
 
 
 def test_import_reports_added_skipped_and_failed_rows(cli: Cli, seeded: Stack,
@@ -57,45 +70,45 @@ def test_add_update_book_and_ship_an_order(cli: Cli, seeded: Stack, tmp_path: Pa
         "admin", "add-book", "--title", "The Name of the Rose", "--author", "Umberto Eco",
         "--isbn", "9780156001311", "--price", "12.5", "--stock", "3", "--year", "1980",
         "--json").stdout)
-    assert int(added["price_cents"]) == 1250
+    assert added["price_cents"] == 1250
     updated = json.loads(cli.ok("admin", "update-book", added["id"], "--price", "11.00",
                                 "--add-stock", "4", "--json").stdout)
-    assert int(updated["price_cents"]) == 1100
-    assert int(updated["available"]) == 7
+    assert updated["price_cents"] == 1100
+    assert updated["available"] == 7
 
     customer = Cli({**cli.env, "BOOKSTORE_CONFIG_DIR": str(tmp_path / "customer")})
     register_and_login(customer)
     order = json.loads(customer.ok("order", "place", f"{added['id']}:2", "--json").stdout)
-    assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    assert order["status"] == "CONFIRMED"
 
     shipped = json.loads(cli.ok("admin", "set-status", order["id"], "shipped",
                                 "--reason", "posted", "--json").stdout)
-    assert shipped["status"] == "ORDER_STATUS_SHIPPED"
+    assert shipped["status"] == "SHIPPED"
     seen = json.loads(customer.ok("order", "status", order["id"], "--json").stdout)
-    assert seen["status"] == "ORDER_STATUS_SHIPPED"
+    assert seen["status"] == "SHIPPED"
     cancel = customer("order", "cancel", order["id"])
     assert cancel.exit_code == 1
     assert cancel.stderr.startswith("error: ")
 
     cli.ok("admin", "set-status", order["id"], "completed")
     watched = json.loads(customer.ok("order", "watch", order["id"], "--json").stdout)
-    assert watched["status"] == "ORDER_STATUS_COMPLETED"
+    assert watched["status"] == "COMPLETED"
     assert [c["status"] for c in watched["history"]][-2:] == [
-        "ORDER_STATUS_SHIPPED", "ORDER_STATUS_COMPLETED"]
+        "SHIPPED", "COMPLETED"]
 
 
 def test_customer_cancels_a_confirmed_order(cli: Cli, seeded: Stack) -> None:
     register_and_login(cli)
     book = json.loads(cli.ok("books", "search", "Dune", "--json").stdout)["books"][0]
     order = json.loads(cli.ok("order", "place", book["id"], "--json").stdout)
-    assert order["status"] == "ORDER_STATUS_CONFIRMED"
+    assert order["status"] == "CONFIRMED"
     # CONFIRMED is not final, so watching it ends at the watch deadline, not with an error.
     watched = cli("order", "watch", order["id"], env={"BOOKSTORE_CLIENT_WATCH_TIMEOUT": "1"})
     assert watched.exit_code == 0, watched.stderr
     assert "stopped following after 1 s" in watched.stdout
     assert f"order {order['id']} is CONFIRMED" in watched.stdout
     cancelled = json.loads(cli.ok("order", "cancel", order["id"], "--json").stdout)
-    assert cancelled["status"] == "ORDER_STATUS_CANCELLED"
+    assert cancelled["status"] == "CANCELLED"
 
 
 def test_demo_walks_through_a_confirmed_and_rejected_orders(cli: Cli, seeded: Stack) -> None:
@@ -105,3 +118,10 @@ def test_demo_walks_through_a_confirmed_and_rejected_orders(cli: Cli, seeded: St
         assert step in result.stdout
     assert "outcome: CONFIRMED" in result.stdout
     assert "card declined" in result.stdout
+    # The closing line tells each order's real end, as narrated above it.
+    ends = re.findall(r"^(?:outcome: (\w+)|(refused at once))", result.stdout, re.MULTILINE)
+    words = [refused or outcome.lower() for outcome, refused in ends]
+    assert len(words) == 3, result.stdout
+    assert (f"done: the first order {words[0]}, the second {words[1]}, the third {words[2]}"
+            in result.stdout)
+    assert "two rejected" not in result.stdout

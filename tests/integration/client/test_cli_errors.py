@@ -41,7 +41,15 @@ def test_service_down_names_the_service_and_address(cli: Cli, stack: Stack) -> N
     address = f"127.0.0.1:{free_port()}"
     result = cli("books", "list", env={"BOOKSTORE_INVENTORY_ADDR": address})
     assert_one_line_error(
-        result, f"cannot reach the inventory service at {address} — is the stack running?")
+        result, f"cannot reach the inventory service at {address} "
+                "(set by BOOKSTORE_INVENTORY_ADDR) — is the stack running?")
+
+
+def test_an_unresolvable_address_is_one_clear_line(cli: Cli, stack: Stack) -> None:
+    result = cli("books", "list", env={"BOOKSTORE_INVENTORY_ADDR": "not-a-host.invalid:1"})
+    assert_one_line_error(
+        result, "error: cannot resolve the inventory service's address not-a-host.invalid:1 "
+                "(set by BOOKSTORE_INVENTORY_ADDR) — is the host name right?")
 
 
 def test_order_service_down(cli: Cli, stack: Stack) -> None:

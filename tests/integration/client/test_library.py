@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Any
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def config(stack: Stack, **changes: Any) -> ClientConfig:
-    return dataclasses.replace(ClientConfig.from_env(client_env(stack)), **changes)
+    return ClientConfig.from_env(client_env(stack)).model_copy(update=changes)
 
 
 async def test_place_order_retried_with_one_key_is_one_order(seeded: Stack) -> None:

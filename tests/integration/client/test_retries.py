@@ -1,83 +1,148 @@
-"""Retries on UNAVAILABLE, against a real service that only becomes reachable late.
+"""Retries on UNAVAILABLE, from the channel's service config, against servers that fail on cue.
 
-A TCP relay on a free port starts forwarding to the live inventory service after a delay,
-so the first attempts are refused like a service still starting up.
+Each fake service answers UNAVAILABLE a set number of times, then for real, and counts the
+attempts it saw: so a test can tell a retried call from one tried once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
 from collections.abc import AsyncIterator
+from typing import NoReturn
 
+import grpc
 import pytest
 
-from client import (
-    AuthenticationError,
-    BookstoreClient,
-    ClientConfig,
-    NotFoundError,
-    ServiceUnavailableError,
-)
-from tests.integration.client.conftest import Stack, client_env, free_port
+from client import BookstoreClient, ClientConfig, NotFoundError, ServiceUnavailableError
+from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
+from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
+from contracts.bookstore.orders.v1 import orders_pb2 as ord_
+from contracts.bookstore.orders.v1 import orders_pb2_grpc as ord_grpc
 
 pytestmark = pytest.mark.integration
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    writer.close()
+BOOK_ID = "000000000000000000000000"
 
 
-@contextlib.asynccontextmanager
-async def late_relay(port: int, target: str, delay: float) -> AsyncIterator[None]:
-    """Forward 127.0.0.1:port to ``target``, listening only after ``delay`` seconds."""
-    host, target_port = target.rsplit(":", 1)
+class FlakyInventory(inv_grpc.InventoryServiceServicer):
+    """UNAVAILABLE for the first ``failures`` calls of each method, then NOT_FOUND."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(host, int(target_port))
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts: dict[str, int] = {}
 
-    servers: list[asyncio.Server] = []
+    async def _answer(self, method: str, context: grpc.aio.ServicerContext[object, object]
+                      ) -> NoReturn:
+        self.attempts[method] = self.attempts.get(method, 0) + 1
+        if self.attempts[method] <= self.failures:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "starting up")
+        await context.abort(grpc.StatusCode.NOT_FOUND, "no such book")
 
-    async def start() -> None:
-        await asyncio.sleep(delay)
-        servers.append(await asyncio.start_server(handle, "127.0.0.1", port))
+    async def GetBookDetails(self, request: inv.BookIDRequest,
+                             context: grpc.aio.ServicerContext[object, object]) -> inv.BookResponse:
+        await self._answer("GetBookDetails", context)
 
-    starter = asyncio.create_task(start())
+    async def AddBook(self, request: inv.BookRequest,
+                      context: grpc.aio.ServicerContext[object, object]) -> inv.BookResponse:
+        await self._answer("AddBook", context)
+
+    async def UpdateBook(self, request: inv.BookUpdateRequest,
+                         context: grpc.aio.ServicerContext[object, object]) -> inv.BookResponse:
+        await self._answer("UpdateBook", context)
+
+
+class BrokenWatch(ord_grpc.OrderServiceServicer):
+    """WatchOrder: the first stream sends PENDING, then breaks with UNAVAILABLE; the next
+    sends PENDING again, then CONFIRMED."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+
+    async def WatchOrder(self, request: ord_.OrderIDRequest,
+                         context: grpc.aio.ServicerContext[object, object]
+                         ) -> AsyncIterator[ord_.OrderResponse]:
+        self.streams += 1
+        yield _reply(request.order_id, ord_.ORDER_STATUS_PENDING)
+        if self.streams == 1:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "going away")
+        yield _reply(request.order_id, ord_.ORDER_STATUS_CONFIRMED)
+
+
+def _reply(order_id: str, status: ord_.OrderStatus.ValueType) -> ord_.OrderResponse:
+    return ord_.OrderResponse(order=ord_.Order(id=order_id, status=status))
+
+
+async def _serve(servicer: FlakyInventory | BrokenWatch) -> tuple[grpc.aio.Server, str]:
+    server = grpc.aio.server()
+    if isinstance(servicer, FlakyInventory):
+        inv_grpc.add_InventoryServiceServicer_to_server(servicer, server)
+    else:
+        ord_grpc.add_OrderServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+def _config(address: str, **changes: object) -> ClientConfig:
+    return ClientConfig.from_env({
+        "BOOKSTORE_INVENTORY_ADDR": address, "BOOKSTORE_ORDERS_ADDR": address,
+    }).model_copy(update={"retry_attempts": 4, "retry_initial_wait": 0.01,
+                          "retry_max_wait": 0.05, **changes})
+
+
+@pytest.fixture
+async def flaky() -> AsyncIterator[tuple[FlakyInventory, str]]:
+    servicer = FlakyInventory(failures=2)  # type: ignore[abstract]  # unused RPCs
+    server, address = await _serve(servicer)
     try:
-        yield
+        yield servicer, address
     finally:
-        starter.cancel()
-        for server in servers:
-            server.close()
+        await server.stop(0)
 
 
-async def test_reads_are_retried_until_the_service_answers(stack: Stack) -> None:
-    port = free_port()
-    config = dataclasses.replace(ClientConfig.from_env(client_env(stack)),
-                                 inventory_addr=f"127.0.0.1:{port}", retry_attempts=8,
-                                 retry_initial_wait=0.1, retry_max_wait=0.5)
-    async with late_relay(port, stack.addresses["inventory"], delay=0.3), \
-            BookstoreClient(config) as bs:
-        # Reaching the service at all is the point: it answers NOT_FOUND for this id.
+async def test_reads_are_retried_until_the_service_answers(
+        flaky: tuple[FlakyInventory, str]) -> None:
+    servicer, address = flaky
+    async with BookstoreClient(_config(address)) as bs:
+        # Reaching the service for real is the point: it answers NOT_FOUND on the third try.
         with pytest.raises(NotFoundError):
-            await bs.get_book("000000000000000000000000")
+            await bs.get_book(BOOK_ID)
+    assert servicer.attempts["GetBookDetails"] == 3
 
 
-async def test_calls_that_are_not_safe_to_repeat_are_not_retried(stack: Stack) -> None:
-    port = free_port()
-    config = dataclasses.replace(ClientConfig.from_env(client_env(stack)),
-                                 user_addr=f"127.0.0.1:{port}", retry_attempts=8,
-                                 retry_initial_wait=0.1, retry_max_wait=0.5)
-    async with late_relay(port, stack.addresses["user"], delay=0.5), \
-            BookstoreClient(config) as bs:
+async def test_retries_stop_at_the_configured_attempts(
+        flaky: tuple[FlakyInventory, str]) -> None:
+    servicer, address = flaky
+    async with BookstoreClient(_config(address, retry_attempts=2)) as bs:
         with pytest.raises(ServiceUnavailableError):
-            await bs.register("Once Only", "once@example.com", "a long passphrase")
-        # The same relay, once up, serves a retried login: only the write gave up at once.
-        with pytest.raises(AuthenticationError):
-            await bs.login("nobody@example.com", "not a password")
+            await bs.get_book(BOOK_ID)
+    assert servicer.attempts["GetBookDetails"] == 2
+
+
+async def test_calls_that_are_not_safe_to_repeat_are_not_retried(
+        flaky: tuple[FlakyInventory, str]) -> None:
+    servicer, address = flaky
+    async with BookstoreClient(_config(address), token="t") as bs:
+        with pytest.raises(ServiceUnavailableError):
+            await bs.add_book(title="Once", author="Only", isbn="9780000000002",
+                              price_cents=100, stock=1)
+        with pytest.raises(ServiceUnavailableError):
+            await bs.update_book(BOOK_ID, adjust_available=5)
+        assert servicer.attempts == {"AddBook": 1, "UpdateBook": 1}
+        # Setting fields is safe to repeat: retried like a read, it gets through the second
+        # failure to the answer.
+        with pytest.raises(NotFoundError):
+            await bs.update_book(BOOK_ID, title="New title")
+    assert servicer.attempts == {"AddBook": 1, "UpdateBook": 3}
+
+
+async def test_a_watch_broken_after_answering_is_reopened() -> None:
+    servicer = BrokenWatch()  # type: ignore[abstract]  # unused RPCs
+    server, address = await _serve(servicer)
+    try:
+        async with BookstoreClient(_config(address), token="t") as bs:
+            seen = [order.status async for order in bs.watch_order("order-1", deadline=10)]
+    finally:
+        await server.stop(0)
+    assert seen == [ord_.ORDER_STATUS_PENDING, ord_.ORDER_STATUS_PENDING,
+                    ord_.ORDER_STATUS_CONFIRMED]
+    assert servicer.streams == 2

@@ -15,10 +15,13 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobu
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.events import new_meta
+from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers, subscriptions
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from runtime.mongo import Document
-from saga import EVENT_TYPES, Backoff, SagaParticipant, new_meta
+from saga import Backoff, SagaParticipant
 
 WAIT = 30.0  # seconds any one expectation may take before the test fails
 REPLIES = ("StockReserved", "StockRejected")
@@ -41,7 +44,9 @@ class Wire:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=name)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        event: Any = EVENT_TYPES[message.type or ""]()
+        event_type = EVENTS.type_of(message.type or "")
+        assert event_type is not None, message.type
+        event: Any = event_type()
         event.ParseFromString(message.body)
         async with self._arrived:
             self.replies.setdefault(event.order_id, []).append(event)
@@ -115,7 +120,8 @@ async def running_inventory(
     async with watching(amqp_url, prefix) as wire:
         participant = SagaParticipant(
             service="inventory", db=db, amqp_url=amqp_url, prefix=prefix, prefetch=prefetch,
-            subscriptions=subscriptions(InventoryHandlers(StockLedger(db))),
+            subscriptions=subscriptions(InventoryHandlers(StockLedger(StockStore(db)))),
+            events=EVENTS,
             retry_backoff=Backoff(initial=0.02, maximum=0.5), relay_poll_interval=0.1,
             shutdown_grace=5)
         async with participant:

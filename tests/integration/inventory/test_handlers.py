@@ -11,12 +11,15 @@ from google.protobuf.message import Message
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.events import new_meta
+from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers
 from inventory.model import NewBook
 from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import Document
-from saga import EVENT_TYPES, Outbox, PoisonMessage, new_meta
+from saga import Outbox, PoisonMessage
 from tests.integration.inventory.conftest import fresh_isbn
 
 pytestmark = pytest.mark.integration
@@ -26,8 +29,8 @@ class Harness:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
         self.store = BookStore(db)
-        self.outbox = Outbox(db)
-        self.handlers = InventoryHandlers(StockLedger(db))
+        self.outbox = Outbox(db, EVENTS)
+        self.handlers = InventoryHandlers(StockLedger(StockStore(db)))
 
     async def book(self, stock: int) -> str:
         book = await self.store.add(NewBook("T", "A", fresh_isbn(), 100, stock, "", 0))
@@ -54,8 +57,10 @@ class Harness:
     async def emitted(self, order_id: str) -> list[Any]:
         """The events stored for ``order_id``, oldest first."""
         found: list[Message] = []
-        async for doc in self.db["outbox"].find({"order_id": order_id}).sort("created_at"):
-            event = EVENT_TYPES[doc["name"]]()
+        async for doc in self.db["outbox"].find({"correlation_id": order_id}).sort("created_at"):
+            event_type = EVENTS.type_of(doc["name"])
+            assert event_type is not None
+            event = event_type()
             event.ParseFromString(doc["payload"])
             found.append(event)
         return found

@@ -21,10 +21,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
+from inventory.config import InventorySettings
 from runtime.auth import Role, TokenIssuer
 from runtime.keys import load_private_key
 from runtime.mongo import make_client
-from runtime.settings import Settings
 from tests.integration.inventory.broker import fresh_prefix, order_placed, watching
 from tests.integration.inventory.conftest import fresh_isbn
 from tests.stack import REPO_ROOT, free_port
@@ -104,7 +104,7 @@ async def test_process_serves_and_stops_on_sigterm(
         assert {SERVICE, "grpc.health.v1.Health"} <= names
 
         # The development key the process created is the one its tokens must verify with.
-        settings = Settings.from_env("inventory", {"BOOKSTORE_DATA_DIR": str(proc.data_dir)})
+        settings = InventorySettings.load(data_dir=proc.data_dir, jwt_private_key_file=None)
         issuer = TokenIssuer(load_private_key(settings), timedelta(minutes=5))
         admin = (("authorization", f"Bearer {issuer.issue('root', Role.ADMIN).token}"),)
         stub = pb_grpc.InventoryServiceStub(channel)

@@ -7,6 +7,7 @@ broker.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aio_pika
 import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,19 +27,25 @@ from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
+from inventory.events import EVENTS as INVENTORY_EVENTS
+from inventory.handlers import InventoryHandlers
+from inventory.handlers import subscriptions as inventory_subscriptions
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
+from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
-from orders.app import OrdersApp, assemble
+from orders.app import OrderParts, wire
 from orders.catalog import InventoryCatalog
-from orders.config import OrdersConfig
-from orders.handlers import OrderHandlers
+from orders.config import OrdersSettings
+from orders.events import EVENTS
+from orders.handlers import OrderHandlers, subscriptions
 from orders.payments import SimulatedGateway
 from orders.store import OrderStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
 from runtime.mongo import Document, make_client
 from runtime.server import GrpcServer
-from saga import EVENT_TYPES, Handler, Outbox, UnitOfWork
+from saga import Backoff, Outbox, SagaParticipant, UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +64,7 @@ class Stack:
     admin: Metadata
     alice: Metadata
     bob: Metadata
-    app: OrdersApp
+    app: OrderParts
     outbox: Outbox
     handlers: OrderHandlers
     gateway: SimulatedGateway
@@ -78,27 +86,33 @@ class Stack:
         return (await self.orders.PlaceOrder(request, metadata=who or self.alice)).order
 
     async def deliver(self, event: Message) -> None:
-        """Handle ``event`` as the consumer would: in one outbox transaction."""
-        table: dict[type[Message], Handler] = {
-            ev.StockReserved: self.handlers.on_stock_reserved,
-            ev.StockRejected: self.handlers.on_stock_rejected}
-        handler = table[type(event)]
+        """Handle ``event`` as the consumer would: its outside phase with no transaction
+        open, then its handler in one outbox transaction."""
+        subscription = subscriptions(self.handlers).get(event.DESCRIPTOR.name)
+        assert subscription is not None
+        outcome = None if subscription.outside is None else await subscription.outside(event)
 
         async def work(uow: UnitOfWork) -> None:
-            await handler(event, uow)
+            await subscription.settle(event, outcome, uow)
 
         await self.outbox.run(work)
 
     async def emitted(self, order_id: str) -> list[Message]:
         """Events stored in the outbox for ``order_id``, oldest first."""
-        found = await self.db["outbox"].find({"order_id": order_id}).sort(
+        found = await self.db["outbox"].find({"correlation_id": order_id}).sort(
             "created_at", 1).to_list()
-        return [EVENT_TYPES[d["name"]].FromString(d["payload"]) for d in found]
+        return [_type(d["name"]).FromString(d["payload"]) for d in found]
 
     async def status(self, order_id: str) -> int:
         response = await self.orders.GetOrderStatus(pb.OrderIDRequest(order_id=order_id),
                                                     metadata=self.admin)
         return response.order.status
+
+
+def _type(name: str) -> type[Message]:
+    found = EVENTS.type_of(name)
+    assert found is not None, name
+    return found
 
 
 _isbns = itertools.count(uuid.uuid4().int % 10**8)
@@ -130,13 +144,13 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
 
     store = OrderStore(orders_db)
     await store.ensure_indexes()
-    outbox = Outbox(orders_db)
+    outbox = Outbox(orders_db, EVENTS)
     await outbox.ensure_indexes()
     gateway = SimulatedGateway(orders_db, limit_cents=50_000)
     inventory_channel = grpc.aio.insecure_channel(inventory_server.address)
     catalog = InventoryCatalog(inventory_channel, deadline=1.0, attempts=2, initial_wait=0.01)
-    app = assemble(store, outbox, catalog, gateway, verifier,
-                   OrdersConfig(timeout_seconds=60, sweep_seconds=1))
+    app = wire(store, outbox, catalog, gateway, verifier,
+               OrdersSettings.load(order_timeout_seconds=60, order_sweep_seconds=1))
     orders_server = GrpcServer("127.0.0.1:0", [app.service.binding()])
     await orders_server.start()
     try:
@@ -158,3 +172,28 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
         for name in names:
             await client.drop_database(name)
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def running_saga(stack: Stack, amqp_url: str, handlers: OrderHandlers,
+                       **options: Any) -> AsyncIterator[None]:
+    """Inventory and orders as saga participants on the real broker, under a fresh prefix
+    (deleted afterwards); orders reacts through ``handlers``."""
+    prefix = f"test.orders.{uuid.uuid4().hex[:8]}"
+    fast: dict[str, Any] = {"prefix": prefix, "relay_poll_interval": 0.1,
+                            "retry_backoff": Backoff(initial=0.02, maximum=0.2), **options}
+    async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
+                               subscriptions=inventory_subscriptions(
+                                   InventoryHandlers(StockLedger(StockStore(stack.inventory_db)))),
+                               events=INVENTORY_EVENTS, **fast), \
+            SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
+                            subscriptions=subscriptions(handlers), events=EVENTS, **fast):
+        yield
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for service in ("orders", "inventory"):
+            for name in (f"{prefix}.{service}", f"{prefix}.{service}.dead"):
+                await channel.queue_delete(name)
+            await channel.exchange_delete(f"{prefix}.{service}.dead")
+        await channel.exchange_delete(f"{prefix}.events")

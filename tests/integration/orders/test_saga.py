@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
-import aio_pika
 import pytest
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
-from inventory.handlers import InventoryHandlers
-from inventory.handlers import subscriptions as inventory_subscriptions
-from inventory.stock import StockLedger
-from orders.handlers import subscriptions as order_subscriptions
-from saga import Backoff, SagaParticipant
-from tests.integration.orders.conftest import Stack
+from tests.integration.orders.conftest import Stack, running_saga
 
 pytestmark = pytest.mark.integration
 S = pb.OrderStatus
@@ -25,24 +17,8 @@ S = pb.OrderStatus
 
 @pytest.fixture
 async def saga(stack: Stack, amqp_url: str) -> AsyncIterator[Stack]:
-    prefix = f"test.orders.{uuid.uuid4().hex[:8]}"
-    fast: dict[str, Any] = {"prefix": prefix, "relay_poll_interval": 0.1,
-                            "retry_backoff": Backoff(initial=0.02, maximum=0.2)}
-    async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
-                               subscriptions=inventory_subscriptions(
-                                   InventoryHandlers(StockLedger(stack.inventory_db))),
-                               **fast), \
-            SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
-                            subscriptions=order_subscriptions(stack.handlers), **fast):
+    async with running_saga(stack, amqp_url, stack.handlers):
         yield stack
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for service in ("orders", "inventory"):
-            for name in (f"{prefix}.{service}", f"{prefix}.{service}.dead"):
-                await channel.queue_delete(name)
-            await channel.exchange_delete(f"{prefix}.{service}.dead")
-        await channel.exchange_delete(f"{prefix}.events")
 
 
 async def watch_until_settled(stack: Stack, order_id: str) -> list[int]:

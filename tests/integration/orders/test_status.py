@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
-from typing import Any
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from pymongo.errors import OperationFailure
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from orders.lifecycle import Status
-from orders.store import OrderStore
+from orders.store import ChangeFeedError, OrderStore, UpdatedIds
 from orders.watch import OrderWatcher
 from tests.integration.orders.conftest import Stack, reserved
 from tests.integration.saga.helpers import eventually
@@ -216,8 +216,10 @@ async def test_client_going_away_ends_the_watch(stack: Stack) -> None:
 class NoChangeStreams(OrderStore):
     """A store on a server whose change streams fail, as during a failover."""
 
-    async def updated_ids(self, *, max_await_ms: int) -> Any:
-        raise OperationFailure("change streams are not available")
+    @contextlib.asynccontextmanager
+    async def updated_ids(self, *, max_await_ms: int) -> AsyncIterator[UpdatedIds]:
+        raise ChangeFeedError("change streams are not available")
+        yield  # an async generator, like the real one
 
 
 async def test_watch_falls_back_to_reading_when_change_streams_fail(stack: Stack) -> None:
@@ -238,9 +240,11 @@ class CountingStreams(OrderStore):
 
     opened = 0
 
-    async def updated_ids(self, *, max_await_ms: int) -> Any:
+    @contextlib.asynccontextmanager
+    async def updated_ids(self, *, max_await_ms: int) -> AsyncIterator[UpdatedIds]:
         self.opened += 1
-        return await super().updated_ids(max_await_ms=max_await_ms)
+        async with super().updated_ids(max_await_ms=max_await_ms) as updated:
+            yield updated
 
 
 async def follow_until_settled(watcher: OrderWatcher, order_id: str) -> list[Status]:

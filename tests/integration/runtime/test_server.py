@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from contracts.bookstore.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from contracts.bookstore.orders.v1 import orders_pb2, orders_pb2_grpc
 from runtime.errors import NotFound
-from runtime.server import GrpcServer, ServiceBinding
+from runtime.server import GrpcServer, ListenError, ServiceBinding
 
 Context = grpc.aio.ServicerContext[Any, Any]
 INVENTORY = inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
@@ -137,7 +137,7 @@ async def test_second_server_on_a_taken_port_fails_instead_of_sharing_it() -> No
     first = GrpcServer("127.0.0.1:0", [])
     await first.start()
     try:
-        with pytest.raises(RuntimeError, match=r"127\.0\.0\.1"):
+        with pytest.raises(ListenError, match=r"cannot listen on 127\.0\.0\.1"):
             GrpcServer(first.address, [])
     finally:
         await first.stop(0)

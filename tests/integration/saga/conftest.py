@@ -13,10 +13,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from runtime.mongo import Document, make_client
 from saga import SagaParticipant, Subscriptions
-from tests.integration.saga.helpers import FAST
+from tests.integration.saga.helpers import EVENTS, FAST
 
 pytestmark = pytest.mark.integration
-
 
 
 @pytest.fixture
@@ -60,6 +59,8 @@ async def participant(
         services.add(service)
         options.setdefault("retry_backoff", FAST)
         options.setdefault("relay_poll_interval", 0.2)
+        options.setdefault("relay_backoff", FAST)
+        options.setdefault("events", EVENTS)
         return SagaParticipant(service=service, db=db, amqp_url=amqp_url,
                                subscriptions=subscriptions or {}, prefix=prefix, **options)
 

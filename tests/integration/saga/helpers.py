@@ -15,11 +15,17 @@ from google.protobuf.message import Message
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.events.v1 import events_pb2
+from contracts.events import new_meta
 from runtime.mongo import Document
-from saga import Backoff, PoisonMessage, SagaParticipant, UnitOfWork, new_meta
+from saga import Backoff, EventRegistry, PoisonMessage, SagaParticipant, UnitOfWork
 
 WAIT = 15.0  # seconds any single expectation may take before the test fails
 FAST = Backoff(initial=0.02, maximum=0.2)
+# The test events: bookstore's, as any service would register its own.
+EVENTS = EventRegistry(
+    [events_pb2.OrderPlaced, events_pb2.StockReserved, events_pb2.StockRejected,
+     events_pb2.OrderConfirmed, events_pb2.OrderCancelled],
+    correlation_id=lambda event: event.order_id)
 
 
 @dataclass

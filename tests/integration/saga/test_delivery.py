@@ -105,7 +105,7 @@ async def test_run_returns_work_result_and_fills_meta(make_db: MakeDb, participa
     stored = await db["outbox"].find_one({"_id": event.meta.event_id})
     assert stored is not None
     assert stored["name"] == "OrderCancelled"
-    assert stored["order_id"] == "o-9"
+    assert stored["correlation_id"] == "o-9"
 
 
 async def test_same_event_delivered_three_times_is_applied_once(

@@ -11,12 +11,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.events.v1 import events_pb2
 from runtime.mongo import Document
-from saga import Outbox, SagaParticipant
+from saga import Outbox, Relay, SagaParticipant
 from saga._envelope import Envelope
-from saga._relay import Relay
+from saga._store import utcnow
 from saga.errors import PublishFailed
-from saga.outbox import utcnow
-from tests.integration.saga.helpers import FAST, Recorder, emit, eventually, order_placed
+from tests.integration.saga.helpers import EVENTS, FAST, Recorder, emit, eventually, order_placed
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +39,7 @@ async def test_events_stored_while_no_relay_runs_are_all_delivered_once(
 ) -> None:
     orders_db, inventory_db = make_db(), make_db()
     recorder = Recorder(inventory_db)
-    offline = Outbox(orders_db)  # a process that stored events and died before relaying
+    offline = Outbox(orders_db, EVENTS)  # a process that stored events and died before relaying
     await offline.ensure_indexes()
     events = [order_placed(f"stored-{i}") for i in range(25)]
     for event in events:
@@ -72,7 +71,7 @@ async def test_events_stored_while_no_relay_runs_are_all_delivered_once(
 
 async def test_a_live_lease_is_left_alone(make_db: MakeDb) -> None:
     db = make_db()
-    outbox = Outbox(db)
+    outbox = Outbox(db, EVENTS)
     await outbox.ensure_indexes()
     event = order_placed("leased")
 
@@ -80,8 +79,8 @@ async def test_a_live_lease_is_left_alone(make_db: MakeDb) -> None:
         uow.emit(event)  # type: ignore[attr-defined]
 
     await outbox.run(work)
-    first = await outbox.claim(limit=10, lease=timedelta(seconds=30), token="relay-a")
-    second = await outbox.claim(limit=10, lease=timedelta(seconds=30), token="relay-b")
+    first = await outbox.store.claim(limit=10, lease=timedelta(seconds=30), token="relay-a")
+    second = await outbox.store.claim(limit=10, lease=timedelta(seconds=30), token="relay-b")
     assert [d["_id"] for d in first] == [event.meta.event_id]
     assert second == []
 
@@ -91,11 +90,12 @@ async def test_unconfirmed_events_go_back_to_pending_and_go_out_later(
 ) -> None:
     orders_db, inventory_db = make_db(), make_db()
     recorder = Recorder(inventory_db)
-    outbox = Outbox(orders_db)
+    outbox = Outbox(orders_db, EVENTS)
     await outbox.ensure_indexes()
     refusing = RefusingBroker()
-    relay = Relay(outbox, refusing, app_id="orders", poll_interval=0.05, backoff=FAST)
+    relay = Relay(outbox.store, refusing, app_id="orders", poll_interval=0.05, backoff=FAST)
     events = [order_placed(f"outage-{i}") for i in range(5)]
+    outbox.hand_off_to(relay)
     relay.start()
     for event in events:
 
@@ -108,6 +108,7 @@ async def test_unconfirmed_events_go_back_to_pending_and_go_out_later(
         return refusing.offered >= 10
 
     await eventually(all_offered_twice)
+    outbox.hand_off_to(None)
     await relay.stop(flush_timeout=0.5)
     assert await orders_db["outbox"].count_documents({"state": "pending"}) == 5
     assert await orders_db["outbox"].count_documents({"attempts": {"$gte": 2}}) == 5

@@ -11,10 +11,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.events.v1 import events_pb2
 from runtime.mongo import Document
-from saga import Outbox, UnitOfWork
+from saga import Outbox, OutboxStore, Relay, UnitOfWork
 from saga._envelope import Envelope
-from saga._relay import Relay
-from tests.integration.saga.helpers import FAST, eventually, order_placed
+from tests.integration.saga.helpers import EVENTS, FAST, eventually, order_placed
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +31,7 @@ class ConfirmingBroker:
         return [None for _ in envelopes]
 
 
-class CountingOutbox(Outbox):
+class CountingStore(OutboxStore):
     claims = 0
     marks = 0
 
@@ -56,15 +55,17 @@ async def test_handed_off_events_go_out_without_a_claim_and_are_marked_together(
     make_db: MakeDb,
 ) -> None:
     db = make_db()
-    outbox = CountingOutbox(db)
+    outbox = Outbox(db, EVENTS)
     await outbox.ensure_indexes()
+    counting = CountingStore(db)
     broker = ConfirmingBroker()
-    relay = Relay(outbox, broker, app_id="orders", poll_interval=60, backoff=FAST,
+    relay = Relay(counting, broker, app_id="orders", poll_interval=60, backoff=FAST,
                   mark_delay=0.3)
+    outbox.hand_off_to(relay)
     relay.start()
     try:
         await asyncio.sleep(0.05)  # the first round's poll is over
-        claims = outbox.claims
+        claims = counting.claims
         events = [order_placed(f"fast-{i}") for i in range(5)]
         for event in events:
             await store(outbox, event)
@@ -73,16 +74,16 @@ async def test_handed_off_events_go_out_without_a_claim_and_are_marked_together(
             return len(broker.published) == len(events)
 
         await eventually(all_published, within=2)
-        assert outbox.claims == claims  # straight from memory: no claim read them back
+        assert counting.claims == claims  # straight from memory: no claim read them back
         # Stored pending, due only after the lease: another relay would leave them be.
-        leased = await outbox.claim(limit=10, lease=timedelta(seconds=30), token="other")
+        leased = await counting.claim(limit=10, lease=timedelta(seconds=30), token="other")
         assert leased == []
 
         async def all_marked() -> bool:
             return await db["outbox"].count_documents({"state": "published"}) == len(events)
 
         await eventually(all_marked, within=5)
-        assert outbox.marks < len(events)
+        assert counting.marks < len(events)
     finally:
         await relay.stop(flush_timeout=1)
     assert broker.published == [e.meta.event_id for e in events]
@@ -90,11 +91,12 @@ async def test_handed_off_events_go_out_without_a_claim_and_are_marked_together(
 
 async def test_stopping_marks_what_was_confirmed(make_db: MakeDb) -> None:
     db = make_db()
-    outbox = Outbox(db)
+    outbox = Outbox(db, EVENTS)
     await outbox.ensure_indexes()
     broker = ConfirmingBroker()
-    relay = Relay(outbox, broker, app_id="orders", poll_interval=60, backoff=FAST,
+    relay = Relay(outbox.store, broker, app_id="orders", poll_interval=60, backoff=FAST,
                   mark_delay=60)  # only the stop can mark them
+    outbox.hand_off_to(relay)
     relay.start()
     event = order_placed("stop-marks")
     await store(outbox, event)

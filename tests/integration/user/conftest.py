@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,9 +15,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.mongo import Document
 from runtime.server import GrpcServer
-from runtime.settings import Settings
 from user.app import UserService, build
-from user.config import UserConfig
+from user.config import UserSettings
 from user.model import utc_now
 
 Stub: TypeAlias = "user_pb2_grpc.UserServiceAsyncStub"  # exists in the stubs only
@@ -43,39 +42,30 @@ class Harness:
     stub: Stub
     service: UserService
     db: AsyncDatabase[Document]
-    settings: Settings
-    config: UserConfig
+    settings: UserSettings
     clock: FakeClock
     mail_dir: Path
     address: str  # where the server listens, for callers that reach it another way
 
 
 @pytest.fixture
-def user_settings(tmp_path: Path) -> Settings:
-    return Settings.from_env("user", {"BOOKSTORE_DATA_DIR": str(tmp_path),
-                                      "BOOKSTORE_TOKEN_TTL_SECONDS": "600"})
-
-
-@pytest.fixture
-def user_config(user_settings: Settings) -> UserConfig:
+def user_settings(tmp_path: Path, environ: Callable[..., None]) -> UserSettings:
     # No growing delay here: these tests count failures; test_throttling.py covers delays.
-    env = {"BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
-           "BOOKSTORE_LOGIN_DELAY_SECONDS": "0"}
-    return UserConfig.from_env(user_settings, env)
+    return UserSettings.load(data_dir=tmp_path, token_ttl_seconds=600, bcrypt_rounds=4,
+                             login_max_failures=MAX_FAILURES, login_delay_seconds=0)
 
 
 @pytest.fixture
-async def harness(mongo_db: AsyncDatabase[Document], user_settings: Settings,
-                  user_config: UserConfig) -> AsyncIterator[Harness]:
+async def harness(mongo_db: AsyncDatabase[Document],
+                  user_settings: UserSettings) -> AsyncIterator[Harness]:
     clock = FakeClock()
-    service = await build(mongo_db, user_settings, user_config, clock=clock)
+    service = await build(mongo_db, user_settings, clock=clock)
     server = GrpcServer("127.0.0.1:0", [service.binding()])
     await server.start()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
             yield Harness(user_pb2_grpc.UserServiceStub(channel), service, mongo_db,
-                          user_settings, user_config, clock, user_config.mail_dir,
-                          server.address)
+                          user_settings, clock, user_settings.mail_dir, server.address)
     finally:
         await server.stop(0)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
+from pydantic import SecretStr
 
 from contracts.bookstore.user.v1 import user_pb2
 from runtime.auth import Role
@@ -16,13 +15,13 @@ pytestmark = pytest.mark.integration
 
 
 async def test_nothing_happens_without_configuration(harness: Harness) -> None:
-    assert await bootstrap_admin(harness.service.accounts, harness.config) is None
+    assert await bootstrap_admin(harness.service.accounts, harness.settings) is None
     assert await harness.db["users"].count_documents({}) == 0
 
 
 async def test_bootstrap_creates_then_leaves_the_admin_alone(harness: Harness) -> None:
-    config = dataclasses.replace(harness.config, admin_email="Root@Example.com",
-                                 admin_password=PASSWORD)
+    config = harness.settings.model_copy(update={
+        "admin_email": "Root@Example.com", "admin_password": SecretStr(PASSWORD)})
     assert await bootstrap_admin(harness.service.accounts, config) is AdminOutcome.CREATED
     assert await bootstrap_admin(harness.service.accounts, config) is AdminOutcome.UNCHANGED
     auth = await login(harness.stub, "root@example.com")
@@ -33,8 +32,8 @@ async def test_bootstrap_creates_then_leaves_the_admin_alone(harness: Harness) -
 async def test_bootstrap_promotes_an_existing_account_and_keeps_its_password(
         harness: Harness) -> None:
     await register(harness.stub, "ada@example.com")
-    config = dataclasses.replace(harness.config, admin_email="ada@example.com",
-                                 admin_password="a-different-password")
+    config = harness.settings.model_copy(update={
+        "admin_email": "ada@example.com", "admin_password": SecretStr("a-different-password")})
     assert await bootstrap_admin(harness.service.accounts, config) is AdminOutcome.PROMOTED
     auth = await login(harness.stub, "ada@example.com", PASSWORD)
     assert auth.user.role == user_pb2.ROLE_ADMIN

@@ -102,7 +102,7 @@ async def test_failures_collection_is_indexed_with_a_ttl(harness: Harness) -> No
     indexes = await harness.db["login_failures"].index_information()
     keys = {tuple(k for k, _ in spec["key"]): spec for spec in indexes.values()}
     assert ("email", "at") in keys
-    assert keys[("at",)]["expireAfterSeconds"] == harness.config.login_lockout_seconds
+    assert keys[("at",)]["expireAfterSeconds"] == harness.settings.login_lockout_seconds
 
 
 async def test_expired_token_is_unauthenticated(harness: Harness) -> None:

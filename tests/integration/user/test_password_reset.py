@@ -95,7 +95,7 @@ async def test_concurrent_use_of_one_token_lets_one_through(harness: Harness) ->
 async def test_expired_token_fails(harness: Harness) -> None:
     await register(harness.stub)
     token = await request_token(harness)
-    harness.clock.advance(seconds=harness.config.reset_token_ttl_seconds + 1)
+    harness.clock.advance(seconds=harness.settings.reset_token_ttl_seconds + 1)
     assert (await rpc_error(reset(harness.stub, token))).code() == grpc.StatusCode.UNAUTHENTICATED
     assert (await login(harness.stub)).access_token
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import grpc
 import pytest
 
 from contracts.bookstore.user.v1 import user_pb2_grpc
-from runtime.settings import Settings, SettingsError
+from runtime.settings import SettingsError
 from tests.integration.user.conftest import MAX_FAILURES, Harness, Stub, login, register, rpc_error
 from tests.integration.user.source_address import forwarder
-from user.config import UserConfig
+from user.config import UserSettings
 
 pytestmark = pytest.mark.integration
 
@@ -26,11 +27,10 @@ From = Callable[[str], Awaitable[Stub]]
 
 
 @pytest.fixture
-def user_config(user_settings: Settings) -> UserConfig:
-    return UserConfig.from_env(user_settings, {
-        "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
-        "BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES": str(EMAIL_MAX_FAILURES),
-        "BOOKSTORE_LOGIN_DELAY_SECONDS": "1"})
+def user_settings(tmp_path: Path, environ: Callable[..., None]) -> UserSettings:
+    return UserSettings.load(data_dir=tmp_path, token_ttl_seconds=600, bcrypt_rounds=4,
+                             login_max_failures=MAX_FAILURES,
+                             login_email_max_failures=EMAIL_MAX_FAILURES, login_delay_seconds=1)
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ async def test_the_per_email_ceiling_trips_only_under_many_addresses(
     assert "try again in 14 min 46 s" in (locked.details() or "")
 
 
-def test_the_ceiling_must_be_above_the_per_address_limit(user_settings: Settings) -> None:
+def test_the_ceiling_must_be_above_the_per_address_limit(environ: Callable[..., None]) -> None:
+    environ(BOOKSTORE_LOGIN_MAX_FAILURES="5", BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES="5")
     with pytest.raises(SettingsError, match="LOGIN_EMAIL_MAX_FAILURES"):
-        UserConfig.from_env(user_settings, {"BOOKSTORE_LOGIN_MAX_FAILURES": "5",
-                                            "BOOKSTORE_LOGIN_EMAIL_MAX_FAILURES": "5"})
+        UserSettings.load()

@@ -70,6 +70,15 @@ def test_csv_rows_take_decimal_prices(tmp_path: Path) -> None:
     assert (row.price_cents, row.stock, row.published_year) == (1099, 4, 0)
 
 
+def test_column_names_are_read_as_spreadsheets_write_them(tmp_path: Path) -> None:
+    path = tmp_path / "books.csv"
+    path.write_text(" Title ,AUTHOR,ISBN,Price,Stock,Published Year\n"
+                    "Dune,Frank Herbert,9780441172719,10.99,4,1965\n")
+    row = parse_row(read_rows(path)[0])
+    assert (row.title, row.isbn, row.price_cents, row.stock, row.published_year) == (
+        "Dune", "9780441172719", 1099, 4, 1965)
+
+
 def test_json_rows_and_bad_files(tmp_path: Path) -> None:
     good = tmp_path / "books.json"
     good.write_text(json.dumps([{"title": "T", "author": "A", "isbn": "1", "price_cents": 5}]))

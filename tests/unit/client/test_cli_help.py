@@ -33,6 +33,8 @@ def test_help_has_an_example(path: list[str]) -> None:
     result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "Example: bookstore" in result.stdout
+    assert "<bool>" not in result.stdout  # a flag takes no value
+    assert "<list[" not in result.stdout
 
 
 @pytest.mark.parametrize("args", [

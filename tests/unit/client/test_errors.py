@@ -49,10 +49,21 @@ def test_connection_failure_names_service_and_address() -> None:
                     "failed to connect to all addresses; last error: connection refused")
     error = map_rpc_error(exc, service="orders", address="127.0.0.1:50053")
     assert isinstance(error, ServiceUnavailableError)
-    assert str(error) == ("cannot reach the order service at 127.0.0.1:50053 — "
-                          "is the stack running?")
+    assert str(error) == ("cannot reach the order service at 127.0.0.1:50053 "
+                          "(set by BOOKSTORE_ORDERS_ADDR) — is the stack running?")
     assert error.address == "127.0.0.1:50053"
     assert error.service == "orders"
+
+
+@pytest.mark.parametrize("details", [
+    "errors resolving not-a-host:1: ",  # what gRPC says when the resolver adds nothing
+    "DNS resolution failed for not-a-host:1: C-ares status is not ARES_SUCCESS"])
+def test_an_unresolvable_address_names_itself_and_its_variable(details: str) -> None:
+    error = map_rpc_error(rpc_error(grpc.StatusCode.UNAVAILABLE, details),
+                          service="user", address="not-a-host:1")
+    assert isinstance(error, ServiceUnavailableError)
+    assert str(error) == ("cannot resolve the user service's address not-a-host:1 "
+                          "(set by BOOKSTORE_USER_ADDR) — is the host name right?")
 
 
 def test_unavailable_from_the_service_itself_keeps_its_reason() -> None:

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from orders.config import OrdersConfig
+from orders.config import OrdersSettings
 from runtime.settings import SettingsError
 
-
-def test_defaults() -> None:
-    config = OrdersConfig.from_env({})
-    assert (config.timeout_seconds, config.sweep_seconds) == (60, 5)
-    assert config.payment_limit_cents == 100_000_00
+SetEnv = Callable[..., None]
 
 
-def test_sweep_never_slower_than_half_the_timeout() -> None:
-    config = OrdersConfig.from_env({"BOOKSTORE_ORDER_TIMEOUT_SECONDS": "2"})
-    assert (config.timeout_seconds, config.sweep_seconds) == (2, 1)
+def test_defaults(environ: SetEnv) -> None:
+    settings = OrdersSettings.load()
+    assert (settings.order_timeout_seconds, settings.sweep_interval) == (60, 5)
+    assert settings.payment_limit_cents == 100_000_00
+    assert settings.mongo_db == "bookstore_orders"
 
 
-@pytest.mark.parametrize("env", [{"BOOKSTORE_ORDER_TIMEOUT_SECONDS": "0"},
-                                 {"BOOKSTORE_PAYMENT_LIMIT_CENTS": "12.5"},
-                                 {"BOOKSTORE_ORDER_SWEEP_SECONDS": "soon"}])
-def test_bad_values_are_refused(env: dict[str, str]) -> None:
-    with pytest.raises(SettingsError):
-        OrdersConfig.from_env(env)
+def test_sweep_never_slower_than_half_the_timeout(environ: SetEnv) -> None:
+    environ(BOOKSTORE_ORDER_TIMEOUT_SECONDS="2")
+    settings = OrdersSettings.load()
+    assert (settings.order_timeout_seconds, settings.sweep_interval) == (2, 1)
+
+
+@pytest.mark.parametrize(("name", "value"), [("BOOKSTORE_ORDER_TIMEOUT_SECONDS", "0"),
+                                             ("BOOKSTORE_PAYMENT_LIMIT_CENTS", "12.5"),
+                                             ("BOOKSTORE_ORDER_SWEEP_SECONDS", "soon")])
+def test_bad_values_are_refused(environ: SetEnv, name: str, value: str) -> None:
+    environ(**{name: value})
+    with pytest.raises(SettingsError, match=f"{name} must be"):
+        OrdersSettings.load()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from orders.pricing import BookInfo, RequestedLine, merge_lines, price_lines, total_cents
@@ -45,3 +47,10 @@ def test_a_line_over_what_is_available_fails_fast() -> None:
     with pytest.raises(FailedPrecondition, match="only 3 copies of 'Beta'"):
         price_lines([RequestedLine("a", 1), RequestedLine("b", 4)], BOOKS)
     assert price_lines([RequestedLine("b", 3)], BOOKS)[0].quantity == 3
+
+
+def test_a_single_copy_left_is_named_in_the_singular() -> None:
+    one_left = {"b": dataclasses.replace(BOOKS["b"], available=1)}
+    with pytest.raises(FailedPrecondition,
+                       match=r"only 1 copy of 'Beta' \(b\) is available, 2 requested"):
+        price_lines([RequestedLine("b", 2)], one_left)

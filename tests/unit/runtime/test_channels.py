@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from inventory.config import InventorySettings
+from orders.config import OrdersSettings
 from runtime.channels import balanced_channel, grpc_target
-from runtime.settings import Settings
 
 
 @pytest.mark.parametrize(("address", "target"), [
@@ -22,11 +24,11 @@ def test_targets(address: str, target: str) -> None:
     assert grpc_target(address) == target
 
 
-def test_listen_address_overrides_the_address_others_use() -> None:
-    env = {"BOOKSTORE_INVENTORY_ADDR": "dns:///inventory-headless:50052",
-           "BOOKSTORE_LISTEN_ADDR": "0.0.0.0:50052"}
-    assert Settings.from_env("inventory", env).listen_addr == "0.0.0.0:50052"
-    assert Settings.from_env("orders", env).inventory_addr == "dns:///inventory-headless:50052"
+def test_listen_address_overrides_the_address_others_use(environ: Callable[..., None]) -> None:
+    environ(BOOKSTORE_INVENTORY_ADDR="dns:///inventory-headless:50052",
+            BOOKSTORE_LISTEN_ADDR="0.0.0.0:50052")
+    assert InventorySettings.load().listen_addr == "0.0.0.0:50052"
+    assert OrdersSettings.load().inventory_addr == "dns:///inventory-headless:50052"
 
 
 class CountingHealth(health_pb2_grpc.HealthServicer):  # type: ignore[misc]  # untyped stubs

@@ -17,8 +17,11 @@ from saga._envelope import (
     propagated_headers,
     trace_context,
 )
+from saga._store import outbox_record
 from saga.errors import PoisonMessage, UndecodableMessage
-from saga.outbox import outbox_record
+from tests.integration.saga.helpers import EVENTS
+
+TYPES = {"OrderPlaced": events_pb2.OrderPlaced}
 
 
 def placed() -> events_pb2.OrderPlaced:
@@ -30,7 +33,7 @@ def placed() -> events_pb2.OrderPlaced:
 
 def test_outbox_record_to_envelope_carries_every_property() -> None:
     event = placed()
-    record = outbox_record(event, {"traceparent": "00-abc-def-01"})
+    record = outbox_record(event, EVENTS, {"traceparent": "00-abc-def-01"})
     assert record["state"] == "pending"
     assert record["attempts"] == 0
     envelope = envelope_from_record(record, app_id="orders")
@@ -45,7 +48,7 @@ def test_outbox_record_to_envelope_carries_every_property() -> None:
 
 
 def test_naive_timestamps_from_the_database_are_read_as_utc() -> None:
-    record = outbox_record(placed(), {})
+    record = outbox_record(placed(), EVENTS, {})
     record["created_at"] = record["created_at"].replace(tzinfo=None)
     assert envelope_from_record(record, "orders").timestamp.tzinfo is UTC
 
@@ -54,13 +57,13 @@ def test_decode_round_trips_an_event() -> None:
     event = placed()
     delivery = Delivery(body=event.SerializeToString(), routing_key="OrderPlaced",
                         message_id="e-1", type="OrderPlaced")
-    assert decode(delivery) == ("OrderPlaced", event)
+    assert decode(delivery, TYPES) == ("OrderPlaced", event)
 
 
 def test_decode_falls_back_to_the_routing_key_without_a_type() -> None:
     delivery = Delivery(body=placed().SerializeToString(), routing_key="OrderPlaced",
                         message_id="e-1")
-    assert decode(delivery)[0] == "OrderPlaced"
+    assert decode(delivery, TYPES)[0] == "OrderPlaced"
 
 
 @pytest.mark.parametrize(
@@ -69,13 +72,15 @@ def test_decode_falls_back_to_the_routing_key_without_a_type() -> None:
         (Delivery(body=b"", routing_key="OrderPlaced", type="OrderPlaced"), "message_id"),
         (Delivery(body=b"", routing_key="X", message_id="m", type="OrderShipped"),
          "unknown event type"),
+        (Delivery(body=b"", routing_key="X", message_id="m", type="StockReserved"),
+         "unknown event type"),  # a real event, but not one subscribed to here
         (Delivery(body=b"\xff\xfe", routing_key="OrderPlaced", message_id="m",
                   type="OrderPlaced"), "not a valid OrderPlaced"),
     ],
 )
 def test_undecodable_deliveries_are_poison(delivery: Delivery, reason: str) -> None:
     with pytest.raises(UndecodableMessage, match=reason) as caught:
-        decode(delivery)
+        decode(delivery, TYPES)
     assert isinstance(caught.value, PoisonMessage)
 
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from tenacity import AsyncRetrying
 
-from saga._retry import Backoff, describe
 from saga.errors import PoisonMessage
+from saga.retry import Backoff, describe
 
 NO_WAIT = Backoff(initial=0.0, maximum=0.0)
 
@@ -53,3 +53,16 @@ def test_describe_names_the_type_and_caps_the_length() -> None:
     assert describe(ValueError("bad")) == "ValueError: bad"
     assert describe(None) == ""
     assert len(describe(RuntimeError("x" * 5000))) == 1000
+
+
+async def test_retry_if_limits_what_is_retried() -> None:
+    tries: list[int] = []
+    only_timeouts = NO_WAIT.retrying(5, retry_if=lambda e: isinstance(e, TimeoutError))
+    with pytest.raises(ValueError, match="bad"):
+        await keep_failing(only_timeouts, ValueError("bad"), tries)
+    assert tries == [1]
+    tries.clear()
+    with pytest.raises(TimeoutError):
+        await keep_failing(NO_WAIT.retrying(3, retry_if=lambda e: isinstance(e, TimeoutError)),
+                           TimeoutError("slow"), tries)
+    assert tries == [1, 2, 3]

@@ -1,0 +1,49 @@
+"""Assembles the inventory service from its parts; shared by ``python -m inventory`` and the
+tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from inventory.cache import BookCache
+from inventory.config import InventorySettings
+from inventory.events import EVENTS
+from inventory.handlers import InventoryHandlers, subscriptions
+from inventory.service import InventoryService
+from inventory.stock import StockLedger
+from inventory.stock_store import StockStore
+from inventory.store import BookStore
+from runtime.auth import TokenVerifier
+from runtime.entry import ServiceApp
+from runtime.keys import load_public_key
+from runtime.mongo import Document
+from runtime.server import ServiceBinding
+from saga import SagaParticipant, Subscriptions
+
+
+def saga_participant(settings: InventorySettings, db: AsyncDatabase[Document],
+                     table: Subscriptions) -> SagaParticipant:
+    """The service's one place in the saga."""
+    return SagaParticipant(service="inventory", db=db,
+                           amqp_url=settings.amqp_url.get_secret_value(), subscriptions=table,
+                           events=EVENTS, prefix=settings.saga_prefix,
+                           prefetch=settings.saga_prefetch,
+                           shutdown_grace=settings.shutdown_grace_seconds)
+
+
+@asynccontextmanager
+async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
+                   ) -> AsyncIterator[Sequence[ServiceBinding]]:
+    """Indexes, the saga's reactions, the book cache; yields the gRPC service to serve."""
+    verifier = TokenVerifier(load_public_key(settings))
+    store = BookStore(db)
+    await store.ensure_indexes()
+    table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
+    async with saga_participant(settings, db, table), BookCache(store) as cache:
+        yield [InventoryService(store, verifier, cache).binding()]
+
+
+APP = ServiceApp(InventorySettings, assemble, uses_broker=True)

@@ -1,0 +1,12 @@
+"""The events inventory exchanges over the saga: what it consumes and what it emits."""
+
+from __future__ import annotations
+
+from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.events import order_id_of
+from saga import EventRegistry
+
+EVENTS = EventRegistry(
+    [ev.OrderPlaced, ev.OrderConfirmed, ev.OrderCancelled,  # consumed
+     ev.StockReserved, ev.StockRejected],  # emitted
+    correlation_id=order_id_of)

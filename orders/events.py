@@ -1,0 +1,12 @@
+"""The events orders exchanges over the saga: what it emits and what it consumes."""
+
+from __future__ import annotations
+
+from contracts.bookstore.events.v1 import events_pb2 as ev
+from contracts.events import order_id_of
+from saga import EventRegistry
+
+EVENTS = EventRegistry(
+    [ev.OrderPlaced, ev.OrderConfirmed, ev.OrderCancelled,  # emitted
+     ev.StockReserved, ev.StockRejected],  # consumed
+    correlation_id=order_id_of)

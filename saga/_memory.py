@@ -1,0 +1,151 @@
+"""An in-memory broker, so the dispatcher, the relay and handlers are tested without RabbitMQ.
+
+It keeps RabbitMQ's semantics that saga relies on: a topic exchange routing by event name to
+every queue bound to it, a queue per service whose deliveries are handled ``prefetch`` at a
+time, dead letters with the same headers, and redelivery of whatever was being handled when
+consuming stopped. Publishing confirms at once unless the test makes the broker refuse::
+
+    broker = InMemoryBroker()
+    async with SagaParticipant(service="inventory", db=db, transport=broker.transport("inventory"),
+                               subscriptions=..., events=...) as saga:
+        await peer.outbox.run(work)            # emits, relayed through the broker
+        await broker.idle()                    # every queue drained
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from saga._envelope import Delivery, Envelope
+from saga._transport import Disposition, OnDelivery, Verdict
+from saga.errors import PublishFailed
+
+
+@dataclass
+class DeadLetter:
+    delivery: Delivery
+    verdict: Verdict
+
+
+@dataclass
+class _Queue:
+    bindings: set[str] = field(default_factory=set)
+    messages: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)
+    dead: list[DeadLetter] = field(default_factory=list)
+    busy: int = 0
+
+
+class InMemoryBroker:
+    """One broker shared by the participants of a test; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.published: list[Envelope] = []
+        self.refusing = False  # when set, no publish is confirmed (a broker outage)
+        self._queues: dict[str, _Queue] = {}
+        self._changed = asyncio.Condition()
+
+    def transport(self, service: str, *, prefetch: int = 4) -> InMemoryTransport:
+        """A transport for ``service``: its queue, its dead letters."""
+        return InMemoryTransport(self, service, prefetch=prefetch)
+
+    def dead_letters(self, service: str) -> list[DeadLetter]:
+        return list(self._queue(service).dead)
+
+    async def route(self, envelope: Envelope) -> None:
+        self.published.append(envelope)
+        delivery = Delivery(body=envelope.body, routing_key=envelope.routing_key,
+                            message_id=envelope.message_id, type=envelope.type,
+                            correlation_id=envelope.correlation_id,
+                            headers=dict(envelope.headers))
+        for queue in self._queues.values():
+            if envelope.routing_key in queue.bindings:
+                queue.messages.put_nowait(delivery)
+        await self._notify()
+
+    async def deliver(self, service: str, delivery: Delivery) -> None:
+        """Put ``delivery`` straight on a service's queue (a raw or repeated message)."""
+        self._queue(service).messages.put_nowait(delivery)
+        await self._notify()
+
+    async def idle(self, within: float = 10.0) -> None:
+        """Wait until every queue is empty and nothing is being handled."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: all(
+                q.messages.empty() and not q.busy for q in self._queues.values()))
+
+    async def idle_queue(self, service: str, within: float) -> None:
+        """Wait until nothing of ``service``'s queue is being handled."""
+        queue = self._queue(service)
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: not queue.busy)
+
+    def _queue(self, service: str) -> _Queue:
+        return self._queues.setdefault(service, _Queue())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+class InMemoryTransport:
+    """:class:`saga.Transport` over an :class:`InMemoryBroker`."""
+
+    def __init__(self, broker: InMemoryBroker, service: str, *, prefetch: int) -> None:
+        self._broker = broker
+        self._service = service
+        self._prefetch = prefetch
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def connect(self) -> None:
+        return None
+
+    async def declare_queue(self, event_names: Sequence[str]) -> None:
+        self._broker._queue(self._service).bindings.update(event_names)
+
+    async def consume(self, on_delivery: OnDelivery) -> None:
+        queue = self._broker._queue(self._service)
+        self._workers = [asyncio.create_task(self._work(queue, on_delivery))
+                         for _ in range(self._prefetch)]
+
+    async def _work(self, queue: _Queue, on_delivery: OnDelivery) -> None:
+        while True:
+            delivery = await queue.messages.get()
+            queue.busy += 1
+            try:
+                verdict = await on_delivery(delivery)
+            except asyncio.CancelledError:
+                queue.messages.put_nowait(replace(delivery, redelivered=True))
+                raise
+            finally:
+                queue.busy -= 1
+            if verdict.disposition is Disposition.DEAD_LETTER:
+                queue.dead.append(DeadLetter(delivery, verdict))
+            await self._broker._notify()
+
+    async def stop_consuming(self, grace: float) -> None:
+        """Stop taking deliveries; what is being handled after ``grace`` goes back."""
+        workers, self._workers = self._workers, []
+        if self._broker._queue(self._service).busy:
+            with contextlib.suppress(TimeoutError):
+                await self._broker.idle_queue(self._service, within=grace)
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def close(self) -> None:
+        await self.stop_consuming(0)
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        results: list[BaseException | None] = []
+        for envelope in envelopes:
+            if self._broker.refusing:
+                results.append(PublishFailed("in-memory broker refuses: outage simulated"))
+            else:
+                await self._broker.route(envelope)
+                results.append(None)
+        return results

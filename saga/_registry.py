@@ -1,0 +1,95 @@
+"""The events a service exchanges, and where saga finds each one's id, time and correlation.
+
+Saga knows no event of its own: a service builds an :class:`EventRegistry` of its protobuf
+event types (those it emits and those it consumes) and says where their metadata lives. The
+name an event travels under is its protobuf message name (``OrderPlaced``): the routing key
+and the AMQP ``type``, so a consumer decodes a body without guessing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+
+class EventMeta(Protocol):
+    """The metadata message an event carries: a unique id and when it happened."""
+
+    event_id: str
+
+    @property
+    def occurred_at(self) -> Timestamp: ...
+
+    def HasField(self, field_name: str) -> bool: ...  # noqa: N802 - protobuf's own name
+
+
+def _meta_field(event: Message) -> EventMeta:
+    meta: EventMeta = event.meta  # type: ignore[attr-defined]
+    return meta
+
+
+def _no_correlation(event: Message) -> str:
+    return ""
+
+
+class EventRegistry:
+    """The event types a service knows, by name, and how to read their metadata.
+
+    ``meta`` returns the event's metadata message (by default its ``meta`` field: an
+    ``event_id`` string and an ``occurred_at`` timestamp); ``correlation_id`` names the
+    business process the event belongs to (an order id, say): it travels as the AMQP
+    ``correlation_id`` and is stored with the outbox record.
+    """
+
+    def __init__(
+        self,
+        types: Iterable[type[Message]],
+        *,
+        correlation_id: Callable[[Any], str] = _no_correlation,
+        meta: Callable[[Any], EventMeta] = _meta_field,
+    ) -> None:
+        self._types = {t.DESCRIPTOR.name: t for t in types}
+        self._correlation = correlation_id
+        self._meta = meta
+        self.open = not self._types
+
+    @classmethod
+    def any_event(cls, *, correlation_id: Callable[[Any], str] = _no_correlation
+                  ) -> EventRegistry:
+        """A registry that takes any message with a ``meta`` field (for services that have
+        not listed their events: nothing is checked at emit time)."""
+        return cls((), correlation_id=correlation_id)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def type_of(self, name: str) -> type[Message] | None:
+        return self._types.get(name)
+
+    def name_of(self, event: Message) -> str:
+        """The name ``event`` travels under; ``KeyError`` for a message that is no event here."""
+        name: str = event.DESCRIPTOR.name
+        if not self.open and self._types.get(name) is not type(event):
+            raise KeyError(f"{type(event).__qualname__} is not a registered event")
+        return name
+
+    def correlation_id(self, event: Message) -> str:
+        return str(self._correlation(event))
+
+    def stamp(self, event: Message) -> tuple[str, datetime]:
+        """The event's id and time, filling either in first if the emitter left it empty."""
+        meta = self._meta(event)
+        if not meta.event_id:
+            meta.event_id = uuid.uuid4().hex
+        if not meta.HasField("occurred_at"):
+            meta.occurred_at.FromDatetime(datetime.now(UTC))
+        return meta.event_id, meta.occurred_at.ToDatetime(tzinfo=UTC)
+
+    def event_id(self, event: Message) -> str:
+        return self._meta(event).event_id
