@@ -87,4 +87,4 @@ async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
             await parts.watcher.close()
 
 
-APP = ServiceApp(OrdersSettings, assemble)
+APP = ServiceApp(OrdersSettings, assemble, uses_broker=True)
