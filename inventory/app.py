@@ -46,4 +46,4 @@ async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
         yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
 
 
-APP = ServiceApp(InventorySettings, assemble)
+APP = ServiceApp(InventorySettings, assemble, uses_broker=True)

@@ -113,7 +113,7 @@ async def rebuild_catalogue(settings: OrdersSettings, db: AsyncDatabase[Document
     return 0
 
 
-APP = ServiceApp(OrdersSettings, assemble, {
+APP = ServiceApp(OrdersSettings, assemble, uses_broker=True, commands={
     "rebuild-catalogue": Command(
         help="fill the catalogue read model again from inventory's listing (newer entries "
              "are kept)", arguments=lambda parser: None, run=rebuild_catalogue),

@@ -32,8 +32,10 @@ from aio_pika.exceptions import AMQPConnectionError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 
+from runtime.broker import BrokerProbe
+from runtime.health import Dependency
 from runtime.logs import configure_logging
-from runtime.mongo import Document, open_database
+from runtime.mongo import Document, open_database, ping_probe
 from runtime.server import GrpcServer, ListenError, ServiceBinding
 from runtime.settings import (
     LogSettings,
@@ -65,6 +67,7 @@ class ServiceApp(Generic[S]):
     assemble: Callable[[S, AsyncDatabase[Document]],
                        AbstractAsyncContextManager[Sequence[ServiceBinding]]]
     commands: Mapping[str, Command[S]] = field(default_factory=dict)
+    uses_broker: bool = False  # health then probes the broker as well as the database
 
 
 def main(app: ServiceApp[S], argv: Sequence[str] | None = None) -> NoReturn:
@@ -97,7 +100,9 @@ async def serve(app: ServiceApp[S], settings: S) -> int:
                     open_database(settings.mongo_url.get_secret_value(), settings.mongo_db,
                                   timeout_ms=int(settings.mongo_timeout_seconds * 1000)))
                 bindings = await parts.enter_async_context(app.assemble(settings, db))
-                server = GrpcServer(settings.listen_addr, bindings)
+                server = GrpcServer(settings.listen_addr, bindings,
+                                    dependencies=await dependencies(app, settings, db, parts),
+                                    probe_interval=settings.health_probe_seconds)
                 await server.start()
             log.info("serving", extra={"address": server.address})
             await stop.wait()
@@ -109,6 +114,17 @@ async def serve(app: ServiceApp[S], settings: S) -> int:
         log.exception("a part failed while stopping")
     log.info("stopped")
     return 0
+
+
+async def dependencies(app: ServiceApp[S], settings: S, db: AsyncDatabase[Document],
+                       parts: contextlib.AsyncExitStack) -> list[Dependency]:
+    """What health probes: the service's database and, if it uses one, the broker."""
+    probes = [Dependency("mongodb", ping_probe(db.client))]
+    if app.uses_broker:
+        broker = await parts.enter_async_context(
+            BrokerProbe(settings.amqp_url.get_secret_value(), name=settings.service))
+        probes.append(Dependency("broker", broker))
+    return probes
 
 
 async def _run_command(command: Command[S], settings: S, args: argparse.Namespace) -> int:

@@ -98,6 +98,12 @@ DEAD_LETTERS = Gauge(
 BROKER_CONNECTED = Gauge(
     "bookstore_broker_connected", "1 while the connection to RabbitMQ is open, else 0.")
 
+# --- Health: recorded by runtime.health every probe round -------------------------------------
+DEPENDENCY_UP = Gauge(
+    "bookstore_dependency_up",
+    "1 while the dependency (mongodb, broker) passed its last health probe, else 0; the "
+    "service reports NOT_SERVING while any is 0.", ["dependency"])
+
 
 class RpcMetrics:
     """One method's RPC metrics, label children resolved once, when the method is registered.

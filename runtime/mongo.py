@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pymongo
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+
+from runtime.health import DEFAULT_TIMEOUT
 
 Document = dict[str, Any]
 
@@ -36,3 +39,20 @@ async def open_database(url: str, name: str, *,
         yield client[name]
     finally:
         await client.close()
+
+
+def ping_probe(client: AsyncMongoClient[Document], timeout: float = DEFAULT_TIMEOUT
+               ) -> Callable[[], Awaitable[bool]]:
+    """A health probe: does the server answer ``ping`` within ``timeout`` seconds?
+
+    ``pymongo.timeout`` bounds the whole call, server selection included, which would
+    otherwise wait ``serverSelectionTimeoutMS``; an answer on a pooled connection that never
+    comes is bounded by it too.
+    """
+
+    async def ping() -> bool:
+        with pymongo.timeout(timeout):
+            reply = await client.admin.command("ping")
+        return bool(reply.get("ok"))
+
+    return ping

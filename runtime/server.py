@@ -3,6 +3,11 @@
 Shaped like the grpc.aio examples: build, bind (port 0 picks a free port), start, and at stop
 report NOT_SERVING through health, let in-flight calls finish, then stop. When to stop is the
 entry point's business (:mod:`runtime.entry`).
+
+Health (``grpc.health.v1``) is SERVING, overall (``""``) and for each service name, only
+while every dependency passes its probe (:mod:`runtime.health`); ``liveness`` is SERVING
+while the process runs, whatever its dependencies do. From the graceful stop on, everything
+is NOT_SERVING for good.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from grpc_reflection.v1alpha import reflection
 from pymongo.errors import ConnectionFailure
 
 from runtime.errors import BookstoreError
+from runtime.health import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, Dependency, DependencyMonitor
 from runtime.metrics import RpcMetrics
 from runtime.settings import StartupError
 
 log = logging.getLogger(__name__)
+
+LIVENESS = "liveness"
+"""The health service name a liveness probe asks: SERVING until the graceful stop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,9 @@ class GrpcServer:
         bindings: Sequence[ServiceBinding],
         *,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+        dependencies: Sequence[Dependency] = (),
+        probe_interval: float = DEFAULT_INTERVAL,
+        probe_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         # No SO_REUSEPORT: a second server on a taken port must fail, not share its traffic.
         self._server = grpc.aio.server(interceptors=list(interceptors),
@@ -164,13 +176,31 @@ class GrpcServer:
         if self.port == 0:
             raise ListenError(f"cannot listen on {address}")
         self.address = f"{address.rsplit(':', 1)[0]}:{self.port}"
+        self._monitor = DependencyMonitor(dependencies, self._report, interval=probe_interval,
+                                          timeout=probe_timeout)
 
     async def start(self) -> None:
+        """Serve; health reports the first probe round's verdict, then follows the probes."""
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         await self._server.start()
-        for name in ("", *self._names):
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self._monitor.start()
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, refuse new calls, give running ones ``grace`` seconds."""
+        await self._monitor.stop()
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace)
+
+    async def _report(self, healthy: bool) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if healthy
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        log.log(logging.INFO if healthy else logging.WARNING, "health",
+                extra={"status": health_pb2.HealthCheckResponse.ServingStatus.Name(status)})
+        await self._set_all(status)
+
+    async def _set_all(self, status: int) -> None:
+        """``status`` overall and for every service served (not ``liveness``)."""
+        for name in ("", *self._names):
+            await self._health.set(name, status)
+

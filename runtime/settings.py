@@ -110,6 +110,8 @@ class ServiceSettings(LogSettings):
     jwt_public_key_file: Path | None = None
     token_ttl_seconds: int = Field(3600, gt=0, description=POSITIVE_WHOLE)
     shutdown_grace_seconds: float = Field(5.0, gt=0, description=POSITIVE_SECONDS)
+    # How often health probes the database and the broker (runtime.health).
+    health_probe_seconds: float = Field(2.0, gt=0, description=POSITIVE_SECONDS)
 
     @classmethod
     def settings_customise_sources(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.proxy import MongoProxy, proxied_url, target_of
 from tests.e2e.shop import open_shop
+from tests.proxy import TcpProxy, proxied_url, target_of
 from tests.stack import Stack, running_stack
 
 BOOKS = 5
@@ -18,8 +18,8 @@ SCARCE = 4  # one book runs out early, so some orders are rejected
 
 
 @pytest.fixture
-def mongo_proxy(mongo_url: str) -> Iterator[MongoProxy]:
-    proxy = MongoProxy(target_of(mongo_url))
+def mongo_proxy(mongo_url: str) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(target_of(mongo_url))
     proxy.start()
     try:
         yield proxy
@@ -28,7 +28,7 @@ def mongo_proxy(mongo_url: str) -> Iterator[MongoProxy]:
 
 
 @pytest.fixture
-def chaos_stack(mongo_proxy: MongoProxy, mongo_url: str, amqp_url: str, tmp_path: Path
+def chaos_stack(mongo_proxy: TcpProxy, mongo_url: str, amqp_url: str, tmp_path: Path
                 ) -> Iterator[Stack]:
     with running_stack(proxied_url(mongo_url, mongo_proxy.port), amqp_url, tmp_path) as stack:
         yield stack

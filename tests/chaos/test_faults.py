@@ -14,8 +14,8 @@ from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from tests.chaos.broker import POISON, duplicating, inject_poison, restart_rabbitmq
 from tests.chaos.consistency import assert_system_consistent
 from tests.chaos.load import LoadReport, order_stream
-from tests.chaos.proxy import MongoProxy
 from tests.e2e.shop import S, open_shop
+from tests.proxy import TcpProxy
 from tests.stack import SERVICES, Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos, pytest.mark.timeout(240)]
@@ -76,7 +76,7 @@ async def test_broker_restarted(
 
 
 async def test_database_unreachable(
-    chaos_stack: Stack, books: list[str], mongo_proxy: MongoProxy, mongo_url: str,
+    chaos_stack: Stack, books: list[str], mongo_proxy: TcpProxy, mongo_url: str,
     amqp_url: str,
 ) -> None:
     async def outage() -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from runtime.server import LIVENESS
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 NAMESPACE = "bookstore"
@@ -75,6 +77,10 @@ def test_each_service_runs_two_probed_non_root_replicas(service: str) -> None:
     port = PORTS[service]
     assert container["readinessProbe"]["grpc"]["port"] == port
     assert container["livenessProbe"]["grpc"]["port"] == port
+    # Readiness asks overall health, which follows the dependencies; liveness asks a name that
+    # does not, so an outage elsewhere takes pods out of rotation without restarting them.
+    assert container["readinessProbe"]["grpc"].get("service", "") == ""
+    assert container["livenessProbe"]["grpc"]["service"] == LIVENESS
     assert env_of(container)["BOOKSTORE_LISTEN_ADDR"]["value"] == f"0.0.0.0:{port}"
     assert {"cpu", "memory"} <= set(container["resources"]["requests"])
     assert {"cpu", "memory"} <= set(container["resources"]["limits"])
