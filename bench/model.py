@@ -6,9 +6,10 @@ transaction commits), counted from the code:
 ===============================  ===============  ==========================================
 step                             round trips      what
 ===============================  ===============  ==========================================
-PlaceOrder (orders)              1r + 2w + 1c     order read by its key-derived id; book
-                                                  details from inventory's memory (no
-                                                  read); order + outbox insert, commit
+PlaceOrder (orders)              2r + 2w + 1c     order read by its key-derived id; every
+                                                  line's book from orders' own catalogue
+                                                  (one read, no call to inventory); order
+                                                  + outbox insert, commit
 relay (each service)             0 on the path    events go from the committing process to
                                                   the broker from memory; marking them
                                                   published (1w a batch) follows the confirm
@@ -23,12 +24,12 @@ WatchOrder                       2r               the first read, and one read w
                                                   shared change stream names the order
 ===============================  ===============  ==========================================
 
-**Minimum PlaceOrder→CONFIRMED** (idle, one line): the critical path is PlaceOrder (two unary
-calls: the client's and orders→inventory), hop 1 (OrderPlaced), inventory's transaction, hop 2
-(StockReserved), orders' transaction, and the watch's read. Hop 3 (OrderConfirmed) is off that
-path. So::
+**Minimum PlaceOrder→CONFIRMED** (idle, one line): the critical path is PlaceOrder (one unary
+call, the client's: orders prices from its own catalogue), hop 1 (OrderPlaced), inventory's
+transaction, hop 2 (StockReserved), orders' transaction, and the watch's read. Hop 3
+(OrderConfirmed) is off that path. So::
 
-    min = 2·unary_p50 + 2·hop_p50 + R·read_p50 + W·write_p50 + C·commit_p50
+    min = unary_p50 + 2·hop_p50 + R·read_p50 + W·write_p50 + C·commit_p50
 
 with R, W and C the reads, writes and commits on that path, each at its idle (concurrency 1)
 latency. ``commit_p50`` is what a transaction adds to its one write: the ``mongo_txn`` ceiling
@@ -37,8 +38,10 @@ latency. ``commit_p50`` is what a transaction adds to its one write: the ``mongo
 **Throughput limit**: every shared resource caps confirmed orders per second at its ceiling
 rate divided by what one order takes of it; the model is the lowest cap. The database does
 the reads, writes and commits of one order (relay marks excluded: one write per batch, spread
-over many events under load); the broker carries 3 messages; gRPC serves 2 + 2L unary calls
-(browse and order). Ratios under 1 are the share of the raw parts' speed the saga gets.
+over many events under load); the broker carries 3 messages; gRPC serves 2 + L unary calls
+(the browse's ListBooks and L GetBookDetails, and PlaceOrder). Catalogue events come from
+admin writes only, so an order carries none. Ratios under 1 are the share of the raw parts'
+speed the saga gets.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ NOTHING = Trips(0, 0)
 def steps(lines: float) -> dict[str, Trips]:
     """Round trips of each saga step for an order of ``lines`` lines."""
     return {
-        "PlaceOrder": Trips(1, 2, 1),
+        "PlaceOrder": Trips(2, 2, 1),
         "relay": NOTHING,
         "OrderPlaced": Trips(0, 3 + lines, 1),
         "StockReserved": Trips(1, 4, 1),
@@ -94,7 +97,7 @@ def commit_ms(figures: Figures) -> float:
 
 def minimum_latency_ms(idle: Figures, lines: float = 1) -> float:
     path = critical_path(lines)
-    return (2 * idle["grpc_unary"]["p50_ms"] + 2 * idle["amqp_hop"]["p50_ms"]
+    return (idle["grpc_unary"]["p50_ms"] + 2 * idle["amqp_hop"]["p50_ms"]
             + path.reads * idle["mongo_read"]["p50_ms"]
             + path.writes * idle["mongo_write"]["p50_ms"]
             + path.commits * commit_ms(idle))
@@ -110,7 +113,7 @@ def throughput_limits(loaded: Figures, lines: float) -> dict[str, float]:
     limits = {
         "database": 1 / db_seconds,
         "broker": loaded["amqp_hop"]["per_s"] / 3,
-        "grpc": loaded["grpc_unary"]["per_s"] / (2 + 2 * lines),
+        "grpc": loaded["grpc_unary"]["per_s"] / (2 + lines),
     }
     limits["model"] = min(limits.values())
     return {k: round(v, 1) for k, v in limits.items()}

@@ -1,7 +1,7 @@
 """What every bookstore event has in common, next to their generated code.
 
 Each event carries ``meta`` (``event_id``, ``occurred_at``) and belongs to one order, whose id
-is its correlation id.
+is its correlation id, or, for the catalogue's events, to one book.
 """
 
 from __future__ import annotations
@@ -24,3 +24,11 @@ def order_id_of(event: Any) -> str:
     """The correlation id of a bookstore event: the order it is about."""
     return str(event.order_id)
 
+
+
+def correlation_id_of(event: Any) -> str:
+    """The correlation id of any bookstore event: its order's id, or for a catalogue event
+    (``BookAdded``, ``BookChanged``) its book's id."""
+    if isinstance(event, events_pb2.BookAdded | events_pb2.BookChanged):
+        return str(event.book.book_id)
+    return order_id_of(event)

@@ -42,8 +42,8 @@ async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
     store = BookStore(db)
     await store.ensure_indexes()
     table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
-    async with saga_participant(settings, db, table), BookCache(store) as cache:
-        yield [InventoryService(store, verifier, cache).binding()]
+    async with saga_participant(settings, db, table) as saga, BookCache(store) as cache:
+        yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
 
 
 APP = ServiceApp(InventorySettings, assemble, uses_broker=True)

@@ -73,6 +73,7 @@ class Book:
     sold: int
     created_at: datetime
     updated_at: datetime
+    version: int = 0  # grows with every admin write; catalogue events carry it
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
 from inventory import paging, validation
 from inventory.cache import BookCache
+from inventory.catalogue import CatalogueWrites
 from inventory.model import (
     AdjustAvailable,
     Book,
@@ -33,6 +34,7 @@ from inventory.store import BookStore
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
 from runtime.server import ServiceBinding
+from saga import Outbox
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SORTS = {
@@ -43,9 +45,10 @@ SORTS = {
 
 
 class InventoryService(pb_grpc.InventoryServiceServicer):
-    def __init__(self, store: BookStore, verifier: TokenVerifier,
+    def __init__(self, store: BookStore, outbox: Outbox, verifier: TokenVerifier,
                  cache: BookCache | None = None) -> None:
         self._store = store
+        self._writes = CatalogueWrites(store, outbox)
         self._verifier = verifier
         self._cache = cache
         self._reads: BookStore | BookCache = cache or store
@@ -60,12 +63,12 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
             title=request.title, author=request.author, isbn=request.isbn,
             price_cents=request.price_cents, stock_count=request.stock,
             description=request.description, year=request.published_year)
-        return pb.BookResponse(book=to_proto(await self._store.add(book)))
+        return pb.BookResponse(book=to_proto(await self._writes.add(book)))
 
     async def UpdateBook(self, request: pb.BookUpdateRequest, context: Context) -> pb.BookResponse:
         self._verifier.authenticate(context).require_admin()
         changes = validation.book_changes(to_changes(request))
-        book = await self._store.update(request.book_id, changes)
+        book = await self._writes.update(request.book_id, changes)
         if self._cache is not None:
             self._cache.forget(book.id)
         return pb.BookResponse(book=to_proto(book))
@@ -159,4 +162,4 @@ def to_proto(book: Book) -> pb.Book:
         id=book.id, title=book.title, author=book.author, isbn=book.isbn,
         price_cents=book.price_cents, description=book.description,
         published_year=book.published_year, available=book.available, reserved=book.reserved,
-        sold=book.sold, created_at=created, updated_at=updated)
+        sold=book.sold, created_at=created, updated_at=updated, version=book.version)

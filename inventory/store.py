@@ -5,6 +5,9 @@ copies ever came in (``added_stock`` goes negative when copies are written off);
 ``available``, ``reserved`` and ``sold`` say where they are now. Every write keeps
 ``initial_stock + added_stock == available + reserved + sold``. ``title_lower`` and
 ``author_lower`` serve case-insensitive sorting and matching without collations.
+``version`` grows by one with every admin write (add, update), never with stock moved by
+the saga: it orders the catalogue events the order service keeps its read model by.
+Admin writes take the caller's session, so the book and its event commit together.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.change_stream import AsyncChangeStream
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -72,7 +76,7 @@ class BookStore:
               for sort, (field, order) in SORT_KEYS.items() if sort is not Sort.PRICE_DESC),
         ])
 
-    async def add(self, book: NewBook) -> Book:
+    async def add(self, book: NewBook, session: AsyncClientSession | None = None) -> Book:
         now = utc_now()
         doc: Document = {
             "_id": ObjectId(), "title": book.title, "title_lower": book.title.lower(),
@@ -80,18 +84,18 @@ class BookStore:
             "price_cents": book.price_cents, "description": book.description,
             "published_year": book.published_year, "initial_stock": book.stock,
             "added_stock": 0, "available": book.stock, "reserved": 0, "sold": 0,
-            "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now, "version": 1,
         }
         try:
-            await self._books.insert_one(doc)
+            await self._books.insert_one(doc, session=session)
         except DuplicateKeyError:
             raise AlreadyExists(
                 f"a book with ISBN {book.isbn} is already in the catalogue") from None
         return to_book(doc)
 
-    async def get(self, book_id: str) -> Book:
+    async def get(self, book_id: str, session: AsyncClientSession | None = None) -> Book:
         oid = object_id(book_id)
-        doc = None if oid is None else await self._books.find_one({"_id": oid})
+        doc = None if oid is None else await self._books.find_one({"_id": oid}, session=session)
         if doc is None:
             raise NotFound(f"no book with id {book_id!r}")
         return to_book(doc)
@@ -102,7 +106,8 @@ class BookStore:
         return await self._books.watch([{"$project": {
             "documentKey": 1, "operationType": 1, "updateDescription": 1}}])
 
-    async def update(self, book_id: str, changes: BookChanges) -> Book:
+    async def update(self, book_id: str, changes: BookChanges,
+                     session: AsyncClientSession | None = None) -> Book:
         """Apply ``changes`` in one conditional atomic update; stock edits keep the invariant."""
         oid = object_id(book_id)
         if oid is None:
@@ -112,28 +117,29 @@ class BookStore:
         query: Document = {"_id": oid}
         update: Document | list[Document]
         if stock is None:
-            update = {"$set": fields}
+            update = {"$set": fields, "$inc": {"version": 1}}
         elif isinstance(stock, AdjustAvailable):
             if stock.delta < 0:
                 query["available"] = {"$gte": -stock.delta}
-            update = {"$set": fields,
-                      "$inc": {"available": stock.delta, "added_stock": stock.delta}}
+            update = {"$set": fields, "$inc": {
+                "available": stock.delta, "added_stock": stock.delta, "version": 1}}
         else:
             # A pipeline reads the current count in the same atomic step that replaces it,
             # so concurrent reservations can never be lost between a read and a write.
             delta = {"$subtract": [stock.value, "$available"]}
             update = [{"$set": {
                 **{k: {"$literal": v} for k, v in fields.items()},
-                "available": stock.value, "added_stock": {"$add": ["$added_stock", delta]}}}]
-        result = await self._books.update_one(query, update)
+                "available": stock.value, "added_stock": {"$add": ["$added_stock", delta]},
+                "version": {"$add": [{"$ifNull": ["$version", 0]}, 1]}}}]
+        result = await self._books.update_one(query, update, session=session)
         if result.matched_count == 0:
-            current = await self.get(book_id)  # NotFound if it is gone
+            current = await self.get(book_id, session)  # NotFound if it is gone
             # Otherwise only a removal can miss: its filter asks for enough copies available.
             removing = -stock.delta if isinstance(stock, AdjustAvailable) else 0
             raise FailedPrecondition(
                 f"cannot remove {removing} cop{'y' if removing == 1 else 'ies'}: "
                 f"only {current.available} available")
-        return await self.get(book_id)
+        return await self.get(book_id, session)
 
     async def page(self, query: BookQuery) -> Page:
         field, order = SORT_KEYS[query.sort]
@@ -222,4 +228,5 @@ def to_book(doc: Document) -> Book:
         published_year=doc["published_year"], initial_stock=doc["initial_stock"],
         added_stock=doc["added_stock"], available=doc["available"], reserved=doc["reserved"],
         sold=doc["sold"], created_at=doc["created_at"], updated_at=doc["updated_at"],
+        version=doc.get("version", 0),
     )

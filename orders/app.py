@@ -1,7 +1,11 @@
-"""Assembles the order service from its parts; shared by ``python -m orders`` and the tests."""
+"""Assembles the order service from its parts; shared by ``python -m orders`` and the tests.
+
+``python -m orders rebuild-catalogue`` fills the catalogue read model again from inventory's
+listing (see :mod:`orders.catalogue_fill`)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
@@ -11,7 +15,9 @@ from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orders.catalog import Catalog, InventoryCatalog
+from orders.catalogue import Catalog, CatalogueHandlers, ReadModelCatalogue
+from orders.catalogue_fill import CatalogueFill
+from orders.catalogue_store import CatalogueStore
 from orders.commands import OrderCommands
 from orders.config import OrdersSettings
 from orders.events import EVENTS
@@ -23,7 +29,7 @@ from orders.timeouts import Sweeper
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.channels import balanced_channel
-from runtime.entry import ServiceApp
+from runtime.entry import Command, ServiceApp
 from runtime.keys import load_public_key
 from runtime.mongo import Document
 from runtime.server import ServiceBinding
@@ -67,24 +73,48 @@ def gateway_for(db: AsyncDatabase[Document], settings: OrdersSettings) -> Simula
 @asynccontextmanager
 async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
                    ) -> AsyncIterator[Sequence[ServiceBinding]]:
-    """The saga's reactions, the catalogue channel, the timeout sweeper running in the
-    background; yields the gRPC service to serve."""
+    """The saga's reactions (catalogue events included), the timeout sweeper and, until one
+    has completed, the catalogue fill running in the background; yields the gRPC service.
+
+    Orders are priced from the catalogue read model; inventory is called only to fill it."""
     verifier = TokenVerifier(load_public_key(settings))
     store = OrderStore(db)
     await store.ensure_indexes()
     gateway = gateway_for(db, settings)
-    table = subscriptions(OrderHandlers(store, gateway))
+    catalogue = CatalogueStore(db)
+    table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
     async with (balanced_channel(settings.inventory_addr) as channel,
                 saga_participant(settings, db, table) as saga):
-        parts = wire(store, saga.outbox, InventoryCatalog(channel), gateway, verifier, settings)
-        sweeping = asyncio.create_task(parts.sweeper.run(), name="order-sweeper")
+        parts = wire(store, saga.outbox, ReadModelCatalogue(catalogue), gateway, verifier,
+                     settings)
+        # The participant has bound the queue to the catalogue events: the fill misses none.
+        background = [
+            asyncio.create_task(parts.sweeper.run(), name="order-sweeper"),
+            asyncio.create_task(CatalogueFill(catalogue, channel).fill_unless_filled(),
+                                name="catalogue-fill"),
+        ]
         try:
             yield [parts.service.binding()]
         finally:
-            sweeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeping
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await parts.watcher.close()
 
 
-APP = ServiceApp(OrdersSettings, assemble, uses_broker=True)
+async def rebuild_catalogue(settings: OrdersSettings, db: AsyncDatabase[Document],
+                            args: argparse.Namespace) -> int:
+    """``rebuild-catalogue``: one fill from inventory's listing, the service running or not."""
+    async with balanced_channel(settings.inventory_addr) as channel:
+        books = await CatalogueFill(CatalogueStore(db), channel, attempts=5).fill()
+    print(f"catalogue rebuilt from inventory: {books} books")
+    return 0
+
+
+APP = ServiceApp(OrdersSettings, assemble, uses_broker=True, commands={
+    "rebuild-catalogue": Command(
+        help="fill the catalogue read model again from inventory's listing (newer entries "
+             "are kept)", arguments=lambda parser: None, run=rebuild_catalogue),
+})

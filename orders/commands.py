@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pymongo.errors import DuplicateKeyError
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
-from orders.catalog import Catalog
+from orders.catalogue import Catalog
 from orders.lifecycle import Actor, IllegalTransition, Status, check_move
 from orders.model import Order, new_order, request_fingerprint
 from orders.payments import PaymentGateway

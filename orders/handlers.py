@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from orders.catalogue import CatalogueHandlers
 from orders.lifecycle import Actor, Status, sources_of
 from orders.model import OrderLine
 from orders.payments import PaymentGateway, PaymentResult, charge_with_retry
@@ -120,8 +121,10 @@ class OrderHandlers:
         log.info("order settled", extra={"order_id": order.id, "approved": result.approved})
 
 
-def subscriptions(handlers: OrderHandlers) -> Subscriptions:
+def subscriptions(handlers: OrderHandlers, catalogue: CatalogueHandlers) -> Subscriptions:
     """The events this service consumes, and who handles each."""
     return (Subscriptions()
             .on(ev.StockRejected, handlers.on_stock_rejected)
-            .on(ev.StockReserved, handlers.settle, outside=handlers.charge))
+            .on(ev.StockReserved, handlers.settle, outside=handlers.charge)
+            .on(ev.BookAdded, catalogue.on_book_added)
+            .on(ev.BookChanged, catalogue.on_book_changed))

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from orders.model import OrderLine
-from runtime.errors import FailedPrecondition, InvalidArgument
+from runtime.errors import InvalidArgument
 
 MAX_LINES = 20
 MAX_QUANTITY = 100
@@ -25,12 +25,12 @@ class RequestedLine:
 
 @dataclass(frozen=True, slots=True)
 class BookInfo:
-    """What the order needs to know about a book, as inventory tells it now."""
+    """What the order needs to know about a book: the catalogue entry orders keeps of it."""
 
     id: str
     title: str
     price_cents: int
-    available: int
+    version: int = 0  # inventory's version of the book; a newer one replaces an older one
 
 
 def merge_lines(raw: Sequence[tuple[str, int]]) -> tuple[RequestedLine, ...]:
@@ -61,26 +61,14 @@ def merge_lines(raw: Sequence[tuple[str, int]]) -> tuple[RequestedLine, ...]:
 def price_lines(
     lines: Sequence[RequestedLine], books: Mapping[str, BookInfo]
 ) -> tuple[OrderLine, ...]:
-    """Snapshot title and unit price per line; refuse at once a line stock clearly cannot meet.
-
-    The check is advisory (stock may move before the reservation); the saga's reservation
-    stays the authority. It spares the customer a PENDING order that can only be rejected.
-    """
+    """Snapshot title and unit price per line: the order costs what the catalogue said when
+    it was placed. Stock is not checked here; the saga's reservation is the only judge."""
     priced = []
     for line in lines:
         book = books[line.book_id]
-        if line.quantity > book.available:
-            raise FailedPrecondition(
-                f"only {copies(book.available)} of {book.title!r} ({book.id}) "
-                f"{'is' if book.available == 1 else 'are'} available, {line.quantity} requested")
         priced.append(OrderLine(book_id=book.id, title=book.title, quantity=line.quantity,
                                 unit_price_cents=book.price_cents))
     return tuple(priced)
-
-
-def copies(count: int) -> str:
-    """``1 copy``, ``3 copies``: the count as people say it."""
-    return f"{count} {'copy' if count == 1 else 'copies'}"
 
 
 def total_cents(lines: Sequence[OrderLine]) -> int:

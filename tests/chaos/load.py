@@ -38,7 +38,7 @@ PAYMENT_TOKENS = ("tok_visa",) * 8 + ("tok_declined", "tok_transient")
 @dataclass
 class LoadReport:
     accepted: list[str] = field(default_factory=list)  # order ids the service returned
-    refused: int = 0  # FAILED_PRECONDITION at placement: not enough stock left
+    refused: int = 0  # FAILED_PRECONDITION at placement: none expected, stock is not checked
     abandoned: int = 0  # still failing after every try: the order may or may not exist
     transient: Counter[str] = field(default_factory=Counter)  # by status code name
 

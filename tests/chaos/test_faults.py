@@ -40,8 +40,8 @@ async def under_load(stack: Stack, books: list[str],
 
 
 async def race_for_a_last_copy(stack: Stack) -> None:
-    """Orders racing for one copy: the losers pass the availability check and inventory
-    rejects them, so StockRejected flows too."""
+    """Orders racing for one copy: all are taken and inventory rejects the losers, so
+    StockRejected flows too."""
     async with open_shop(stack) as shop:
         _, me = await shop.customer()
         for _ in range(5):  # one round nearly always produces a rejection

@@ -18,6 +18,7 @@ from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
 from contracts.bookstore.user.v1 import user_pb2 as users
 from contracts.bookstore.user.v1 import user_pb2_grpc as users_grpc
 from inventory.isbn import isbn13_check_digit
+from runtime.mongo import make_client
 from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 
 Metadata = tuple[tuple[str, str], ...]
@@ -25,6 +26,8 @@ S = pb.OrderStatus
 SETTLED = frozenset({S.ORDER_STATUS_CONFIRMED, S.ORDER_STATUS_REJECTED,
                      S.ORDER_STATUS_CANCELLED, S.ORDER_STATUS_COMPLETED})
 _isbns = itertools.count(uuid.uuid4().int % 10**7)
+# How long a book just added may take to reach orders' catalogue (its BookAdded event).
+CATALOGUE_LAG = 15.0
 
 
 def fresh_isbn() -> str:
@@ -42,6 +45,8 @@ class Shop:
     inventory: inv_grpc.InventoryServiceAsyncStub
     orders: pb_grpc.OrderServiceAsyncStub
     admin: Metadata
+    stack: Stack | None = None
+    """With the stack, :meth:`add_book` returns once orders can price the book."""
 
     async def login(self, email: str, password: str) -> Metadata:
         reply = await self.users.AuthenticateUser(
@@ -59,6 +64,8 @@ class Shop:
         reply = await self.inventory.AddBook(inv.BookRequest(
             title=title, author="E2E Author", isbn=fresh_isbn(), price_cents=price_cents,
             stock=stock), metadata=self.admin, timeout=10)
+        if self.stack is not None:
+            await until_orders_know(self.stack, [reply.book.id])
         return reply.book.id
 
     async def book(self, book_id: str) -> inv.Book:
@@ -109,6 +116,32 @@ class Shop:
         return list(reply.violations)
 
 
+async def until_orders_know(stack: Stack, book_ids: Collection[str],
+                            within: float = CATALOGUE_LAG) -> None:
+    """Wait until every book is in orders' catalogue read model (its ``BookAdded`` arrived):
+    right after AddBook, orders may not have heard of the book yet and answers NOT_FOUND."""
+    client = make_client(stack.env["BOOKSTORE_MONGO_URL"])
+    catalogue = client[stack.env["BOOKSTORE_ORDERS_MONGO_DB"]]["catalogue"]
+    wanted = {"_id": {"$in": list(book_ids)}}
+    try:
+        async with asyncio.timeout(within):
+            while await catalogue.count_documents(wanted) < len(set(book_ids)):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await client.close()
+
+
+async def until_orders_know_every_book(stack: Stack) -> None:
+    """Wait until orders' catalogue holds every book inventory has (after a bulk import)."""
+    client = make_client(stack.env["BOOKSTORE_MONGO_URL"])
+    try:
+        books = client[stack.env["BOOKSTORE_INVENTORY_MONGO_DB"]]["books"]
+        ids = [str(doc["_id"]) async for doc in books.find({}, {"_id": 1})]
+    finally:
+        await client.close()
+    await until_orders_know(stack, ids)
+
+
 @asynccontextmanager
 async def open_shop(stack: Stack) -> AsyncIterator[Shop]:
     async with grpc.aio.insecure_channel(stack.addresses["user"]) as user_channel, \
@@ -116,6 +149,6 @@ async def open_shop(stack: Stack) -> AsyncIterator[Shop]:
             grpc.aio.insecure_channel(stack.addresses["orders"]) as orders_channel:
         shop = Shop(users_grpc.UserServiceStub(user_channel),
                     inv_grpc.InventoryServiceStub(inventory_channel),
-                    pb_grpc.OrderServiceStub(orders_channel), admin=())
+                    pb_grpc.OrderServiceStub(orders_channel), admin=(), stack=stack)
         shop.admin = await shop.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         yield shop

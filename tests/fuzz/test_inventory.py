@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
+from inventory.events import EVENTS
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
 from runtime.mongo import Document, make_client
 from runtime.server import GrpcServer
+from saga import Outbox
 from tests.fuzz.harness import (
     FUZZ,
     NEVER,
@@ -63,7 +65,8 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         store = BookStore(client[name])
         await store.ensure_indexes()
         server = GrpcServer("127.0.0.1:0", [
-            InventoryService(store, TokenVerifier(key.public_key())).binding()])
+            InventoryService(store, Outbox(client[name], EVENTS), TokenVerifier(key.public_key())
+                             ).binding()])
         await server.start()
         return client, server
 

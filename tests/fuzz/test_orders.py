@@ -17,11 +17,14 @@ from pymongo import AsyncMongoClient
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
+from inventory.events import EVENTS as INVENTORY_EVENTS
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
 from orders.app import OrderParts, wire
-from orders.catalog import InventoryCatalog
+from orders.catalogue import ReadModelCatalogue
+from orders.catalogue_fill import CatalogueFill
+from orders.catalogue_store import CatalogueStore
 from orders.config import OrdersSettings
 from orders.events import EVENTS
 from orders.payments import SimulatedGateway
@@ -67,6 +70,7 @@ class Running:
     servers: list[GrpcServer]
     catalog_channel: grpc.aio.Channel
     app: OrderParts
+    fill: CatalogueFill
 
     async def close(self, names: list[str]) -> None:
         for server in self.servers:
@@ -90,19 +94,23 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
         orders_db, inventory_db = client[names[0]], client[names[1]]
         books = BookStore(inventory_db)
         await books.ensure_indexes()
-        inventory = GrpcServer("127.0.0.1:0", [InventoryService(books, verifier).binding()])
+        shelf_outbox = Outbox(inventory_db, INVENTORY_EVENTS)
+        inventory = GrpcServer(
+            "127.0.0.1:0", [InventoryService(books, shelf_outbox, verifier).binding()])
         await inventory.start()
         store = OrderStore(orders_db)
         await store.ensure_indexes()
         outbox = Outbox(orders_db, EVENTS)
         await outbox.ensure_indexes()
         channel = grpc.aio.insecure_channel(inventory.address)
-        app = wire(store, outbox, InventoryCatalog(channel, deadline=2.0),
+        catalogue = CatalogueStore(orders_db)
+        app = wire(store, outbox, ReadModelCatalogue(catalogue),
                    SimulatedGateway(orders_db, limit_cents=50_000), verifier,
                    OrdersSettings.load(order_timeout_seconds=600, order_sweep_seconds=60))
         orders = GrpcServer("127.0.0.1:0", [app.service.binding()])
         await orders.start()
-        return Running(client, [orders, inventory], channel, app)
+        return Running(client, [orders, inventory], channel, app,
+                       CatalogueFill(catalogue, channel, attempts=3))
 
     running = loop.run(start())
     admin = bearer(issuer.issue("fuzz-admin", Role.ADMIN).token)
@@ -118,6 +126,7 @@ def fuzzed(loop: BackgroundLoop, mongo_url: str) -> Iterator[Fuzzed]:
             book_ids.append(shelf.unary("AddBook", inv.BookRequest(
                 title=f"Book {n}", author="An Author", isbn=body + isbn13_check_digit(body),
                 price_cents=500 * n, stock=1000), inv.BookResponse, admin).book.id)
+        loop.run(running.fill.fill())  # orders learns the books as on a first start
         customer = bearer(customer_token)
         order_ids = [target.unary("PlaceOrder", pb.OrderRequest(
             lines=[pb.OrderLineRequest(book_id=book, quantity=1)], idempotency_key=f"k{n}",

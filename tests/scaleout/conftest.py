@@ -37,7 +37,7 @@ async def open_shops(stack: Stack) -> AsyncIterator[list[Shop]]:
                     grpc.aio.insecure_channel(stack.addresses_of(svc)[i]))
                 for svc in ("user", "inventory", "orders")]
             shop = Shop(users_grpc.UserServiceStub(user), inv_grpc.InventoryServiceStub(inventory),
-                        pb_grpc.OrderServiceStub(orders), admin=())
+                        pb_grpc.OrderServiceStub(orders), admin=(), stack=stack)
             shop.admin = await shop.login(ADMIN_EMAIL, ADMIN_PASSWORD)
             shops.append(shop)
         yield shops

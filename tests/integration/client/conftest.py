@@ -7,6 +7,7 @@ test gets its own config dir, hence its own stored session.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from client.cli import app
+from tests.e2e.shop import until_orders_know_every_book
 from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, free_port
 
 __all__ = ["ADMIN_EMAIL", "ADMIN_PASSWORD", "Cli", "Stack", "client_env", "free_port",
@@ -64,4 +66,5 @@ def cli(stack: Stack, tmp_path: Path) -> Cli:
 def seeded(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
     """The sample catalogue loaded once, through ``bookstore seed``."""
     Cli(_cli_env(stack, tmp_path_factory.mktemp("seed-config"))).ok("seed")
+    asyncio.run(until_orders_know_every_book(stack))  # orderable once their events arrived
     return stack

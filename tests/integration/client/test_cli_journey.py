@@ -62,15 +62,19 @@ def test_register_login_browse_order_and_history(cli: Cli, seeded: Stack) -> Non
     assert shown["available"] == book["available"] - 2
 
 
-def test_order_for_more_than_the_stock_fails_with_one_line(cli: Cli, seeded: Stack) -> None:
+def test_order_for_more_than_the_stock_is_rejected_by_the_saga(cli: Cli, seeded: Stack) -> None:
+    """Placing does not check stock: the reservation refuses it, naming the shortfall."""
     register_and_login(cli)
     scarce = next(b for b in sample_catalogue() if 0 < b["stock"] <= 3)
     found = json.loads(cli.ok("books", "search", scarce["title"], "--json").stdout)
     book = next(b for b in found["books"] if b["isbn"] == scarce["isbn"])
-    result = cli("order", "place", f"{book['id']}:{book['available'] + 1}")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("error: only ")
-    assert result.stderr.count("\n") == 1
+    wanted = book["available"] + 1
+    result = cli("order", "place", f"{book['id']}:{wanted}", "--json")
+    assert result.exit_code == 1, result.stderr
+    final = json.loads(result.stdout)
+    assert final["status"] == "REJECTED"
+    assert final["lines"][0]["rejection_reason"].startswith(
+        f"not enough stock ({wanted} requested, ")
     assert "Traceback" not in result.output
 
 

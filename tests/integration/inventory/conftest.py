@@ -16,12 +16,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
 from inventory.cache import BookCache
+from inventory.events import EVENTS
 from inventory.isbn import isbn13_check_digit
 from inventory.service import InventoryService
 from inventory.store import BookStore
 from runtime.auth import Role, TokenIssuer, TokenVerifier
 from runtime.mongo import Document
 from runtime.server import GrpcServer
+from saga import Outbox
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +59,8 @@ async def client(mongo_db: AsyncDatabase[Document]) -> AsyncIterator[Client]:
     await store.ensure_indexes()
     async with BookCache(store) as cache:  # as deployed: every read test covers the cache
         await asyncio.wait_for(cache.wait_live(), 10)
-        service = InventoryService(store, TokenVerifier(key.public_key()), cache)
+        service = InventoryService(store, Outbox(mongo_db, EVENTS), TokenVerifier(key.public_key()),
+                                   cache)
         server = GrpcServer("127.0.0.1:0", [service.binding()])
         await server.start()
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
@@ -28,9 +29,9 @@ class CountingStore(BookStore):
 
     reads = 0
 
-    async def get(self, book_id: str) -> Book:
+    async def get(self, book_id: str, session: AsyncClientSession | None = None) -> Book:
         self.reads += 1
-        return await super().get(book_id)
+        return await super().get(book_id, session)
 
 
 class NoChangeStreams(CountingStore):

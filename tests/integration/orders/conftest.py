@@ -2,7 +2,8 @@
 
 Both talk to real MongoDB (a fresh database each) through real channels. Saga reactions are
 driven through ``Outbox.run`` here, as the consumer drives them; ``test_saga.py`` adds the
-broker.
+broker. Catalogue events inventory stores in its outbox are handed to orders the same way,
+so a book added here is known to orders when ``add_book`` returns.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from inventory.stock import StockLedger
 from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from orders.app import OrderParts, wire
-from orders.catalog import InventoryCatalog
+from orders.catalogue import CatalogueHandlers, ReadModelCatalogue
+from orders.catalogue_fill import CatalogueFill
+from orders.catalogue_store import CatalogueStore
 from orders.config import OrdersSettings
 from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
@@ -67,17 +70,38 @@ class Stack:
     app: OrderParts
     outbox: Outbox
     handlers: OrderHandlers
+    catalogue: CatalogueHandlers
     gateway: SimulatedGateway
     db: AsyncDatabase[Document]
     inventory_db: AsyncDatabase[Document]
     inventory_server: GrpcServer
 
     async def add_book(self, title: str = "A Book", price_cents: int = 1000,
-                       stock: int = 5) -> str:
+                       stock: int = 5, *, tell_orders: bool = True) -> str:
+        """Add a book in inventory and, unless told not to, deliver its ``BookAdded``."""
         response = await self.inventory.AddBook(
             inv.BookRequest(title=title, author="An Author", isbn=fresh_isbn(),
                             price_cents=price_cents, stock=stock), metadata=self.admin)
+        if tell_orders:
+            await self.deliver_catalogue_events()
         return response.book.id
+
+    async def change_price(self, book_id: str, price_cents: int) -> None:
+        """Reprice a book in inventory and deliver its ``BookChanged`` to orders."""
+        await self.inventory.UpdateBook(
+            inv.BookUpdateRequest(book_id=book_id, price_cents=price_cents),
+            metadata=self.admin)
+        await self.deliver_catalogue_events()
+
+    async def deliver_catalogue_events(self) -> None:
+        """Deliver every catalogue event inventory stored that orders has not had yet."""
+        found = await self.inventory_db["outbox"].find(
+            {"name": {"$in": ["BookAdded", "BookChanged"]}, "delivered": {"$ne": True}}
+        ).sort("created_at", 1).to_list()
+        for record in found:
+            await self.deliver(_type(record["name"]).FromString(record["payload"]))
+            await self.inventory_db["outbox"].update_one(
+                {"_id": record["_id"]}, {"$set": {"delivered": True}})
 
     async def place(self, *lines: tuple[str, int], who: Metadata | None = None,
                     **fields: Any) -> pb.Order:
@@ -88,7 +112,7 @@ class Stack:
     async def deliver(self, event: Message) -> None:
         """Handle ``event`` as the consumer would: its outside phase with no transaction
         open, then its handler in one outbox transaction."""
-        subscription = subscriptions(self.handlers).get(event.DESCRIPTOR.name)
+        subscription = subscriptions(self.handlers, self.catalogue).get(event.DESCRIPTOR.name)
         assert subscription is not None
         outcome = None if subscription.outside is None else await subscription.outside(event)
 
@@ -110,7 +134,7 @@ class Stack:
 
 
 def _type(name: str) -> type[Message]:
-    found = EVENTS.type_of(name)
+    found = EVENTS.type_of(name) or INVENTORY_EVENTS.type_of(name)
     assert found is not None, name
     return found
 
@@ -139,7 +163,10 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
 
     books = BookStore(inventory_db)
     await books.ensure_indexes()
-    inventory_server = GrpcServer("127.0.0.1:0", [InventoryService(books, verifier).binding()])
+    inventory_outbox = Outbox(inventory_db, INVENTORY_EVENTS)
+    await inventory_outbox.ensure_indexes()
+    inventory_server = GrpcServer(
+        "127.0.0.1:0", [InventoryService(books, inventory_outbox, verifier).binding()])
     await inventory_server.start()
 
     store = OrderStore(orders_db)
@@ -148,8 +175,9 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
     await outbox.ensure_indexes()
     gateway = SimulatedGateway(orders_db, limit_cents=50_000)
     inventory_channel = grpc.aio.insecure_channel(inventory_server.address)
-    catalog = InventoryCatalog(inventory_channel, deadline=1.0, attempts=2, initial_wait=0.01)
-    app = wire(store, outbox, catalog, gateway, verifier,
+    catalogue = CatalogueStore(orders_db)
+    await CatalogueFill(catalogue, inventory_channel, attempts=3).fill()  # as on a first start
+    app = wire(store, outbox, ReadModelCatalogue(catalogue), gateway, verifier,
                OrdersSettings.load(order_timeout_seconds=60, order_sweep_seconds=1))
     orders_server = GrpcServer("127.0.0.1:0", [app.service.binding()])
     await orders_server.start()
@@ -161,7 +189,8 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
                 inventory=inv_grpc.InventoryServiceStub(admin_channel), issuer=issuer,
                 admin=bearer(issuer, "admin-1", Role.ADMIN), alice=bearer(issuer, "alice"),
                 bob=bearer(issuer, "bob"), app=app, outbox=outbox,
-                handlers=OrderHandlers(store, gateway), gateway=gateway, db=orders_db,
+                handlers=OrderHandlers(store, gateway), catalogue=CatalogueHandlers(catalogue),
+                gateway=gateway, db=orders_db,
                 inventory_db=inventory_db,
                 inventory_server=inventory_server)
     finally:
@@ -187,7 +216,8 @@ async def running_saga(stack: Stack, amqp_url: str, handlers: OrderHandlers,
                                    InventoryHandlers(StockLedger(StockStore(stack.inventory_db)))),
                                events=INVENTORY_EVENTS, **fast), \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
-                            subscriptions=subscriptions(handlers), events=EVENTS, **fast):
+                            subscriptions=subscriptions(handlers, stack.catalogue), events=EVENTS,
+                            **fast):
         yield
     connection = await aio_pika.connect(amqp_url)
     async with connection:

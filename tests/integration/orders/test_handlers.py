@@ -55,6 +55,20 @@ async def test_reservation_is_paid_and_confirmed_once(stack: Stack) -> None:
         (order.id, 1400, "approved")]
 
 
+async def test_the_price_at_placing_is_what_is_charged(stack: Stack) -> None:
+    """A price change between placing and confirming does not reach the placed order."""
+    book = await stack.add_book(price_cents=1000)
+    order = await stack.place((book, 2), payment_token="tok_visa")
+    await stack.change_price(book, 1800)
+    await stack.deliver(reserved(order))
+    after = await get(stack, order.id)
+    assert (after.status, after.total_cents) == (pb.ORDER_STATUS_CONFIRMED, 2000)
+    assert [line.unit_price_cents for line in after.lines] == [1000]
+    charge = await stack.db["payments"].find_one({"_id": order.id})
+    assert charge is not None
+    assert (charge["amount_cents"], charge["state"]) == (2000, "approved")
+
+
 @pytest.mark.parametrize(("token", "price", "why"), [
     ("tok_declined", 100, "card declined"),
     ("tok_insufficient_funds", 100, "insufficient funds"),

@@ -1,4 +1,5 @@
-"""PlaceOrder over a real channel: pricing from inventory, validation, auth, idempotency."""
+"""PlaceOrder over a real channel: pricing from orders' catalogue read model, validation,
+auth, idempotency."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.integration.orders.conftest import Stack, bearer
 pytestmark = pytest.mark.integration
 
 
-async def test_order_is_priced_by_inventory_and_starts_the_saga(stack: Stack) -> None:
+async def test_order_is_priced_from_the_catalogue_and_starts_the_saga(stack: Stack) -> None:
     a = await stack.add_book("Alpha", price_cents=1250, stock=10)
     b = await stack.add_book("Beta", price_cents=999, stock=3)
     order = await stack.place((a, 2), (b, 1), (a, 1), payment_token="tok_visa")
@@ -114,22 +115,41 @@ async def test_unknown_book_is_not_found_by_name(stack: Stack) -> None:
     assert "0123456789abcdef01234567" in (info.value.details() or "")
 
 
-async def test_more_than_available_fails_fast(stack: Stack) -> None:
+async def test_more_than_available_is_left_to_the_reservation(stack: Stack) -> None:
+    """Orders keeps no stock figure: the saga's reservation answers (StockRejected)."""
     book = await stack.add_book("Scarce", stock=2)
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stack.place((book, 3))
-    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "only 2 copies of 'Scarce'" in (info.value.details() or "")
-    assert await stack.db["orders"].count_documents({}) == 0
+    order = await stack.place((book, 3))
+    assert order.status == pb.ORDER_STATUS_PENDING
+    [placed] = await stack.emitted(order.id)
+    assert isinstance(placed, ev.OrderPlaced)
+    assert [(line.book_id, line.quantity) for line in placed.lines] == [(book, 3)]
 
 
-async def test_inventory_down_is_unavailable(stack: Stack) -> None:
-    book = await stack.add_book()
+async def test_orders_are_placed_while_inventory_is_down(stack: Stack) -> None:
+    book = await stack.add_book("Away", price_cents=1234)
     await stack.inventory_server.stop(0)
+    order = await stack.place((book, 2))
+    assert (order.status, order.total_cents) == (pb.ORDER_STATUS_PENDING, 2468)
+    assert [line.title for line in order.lines] == ["Away"]
+
+
+async def test_a_book_is_orderable_once_its_event_arrives(stack: Stack) -> None:
+    """The window right after AddBook: inventory has the book, orders has not heard yet."""
+    book = await stack.add_book("Brand New", tell_orders=False)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.place((book, 1))
-    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert "inventory service is unavailable" in (info.value.details() or "")
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert f"book {book} does not exist" in (info.value.details() or "")
+    await stack.deliver_catalogue_events()
+    assert (await stack.place((book, 1))).lines[0].title == "Brand New"
+
+
+async def test_new_orders_pay_the_new_price(stack: Stack) -> None:
+    book = await stack.add_book("Repriced", price_cents=1000)
+    before = await stack.place((book, 1))
+    await stack.change_price(book, 1500)
+    after = await stack.place((book, 1))
+    assert (before.total_cents, after.total_cents) == (1000, 1500)
 
 
 async def test_token_required_and_checked(stack: Stack) -> None:

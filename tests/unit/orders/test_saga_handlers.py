@@ -11,6 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from contracts.events import new_meta
+from orders.catalogue import CatalogueHandlers
+from orders.catalogue_store import CatalogueStore
 from orders.events import EVENTS
 from orders.handlers import OrderHandlers, subscriptions
 from orders.lifecycle import Status
@@ -72,7 +74,9 @@ async def orders(mongo_db: AsyncDatabase[Document]) -> AsyncIterator[Orders]:
     broker = InMemoryBroker()
     async with SagaParticipant(
             service="orders", db=mongo_db, transport=broker.transport("orders"),
-            subscriptions=subscriptions(OrderHandlers(store, gateway)), events=EVENTS,
+            subscriptions=subscriptions(OrderHandlers(store, gateway),
+                                        CatalogueHandlers(CatalogueStore(mongo_db))),
+            events=EVENTS,
             retry_backoff=FAST, relay_poll_interval=0.05):
         yield Orders(store, gateway, broker)
 

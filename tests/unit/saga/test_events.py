@@ -18,11 +18,18 @@ REGISTRY = EventRegistry([events_pb2.StockRejected, events_pb2.OrderConfirmed],
                          correlation_id=lambda e: e.order_id)
 
 
-def test_services_register_the_five_saga_events_by_name() -> None:
-    expected = ["OrderCancelled", "OrderConfirmed", "OrderPlaced", "StockRejected",
-                "StockReserved"]
+def test_services_register_the_saga_and_catalogue_events_by_name() -> None:
+    expected = ["BookAdded", "BookChanged", "OrderCancelled", "OrderConfirmed", "OrderPlaced",
+                "StockRejected", "StockReserved"]
     assert INVENTORY_EVENTS.names == ORDER_EVENTS.names == expected
     assert ORDER_EVENTS.type_of("StockReserved") is events_pb2.StockReserved
+
+
+def test_an_order_event_correlates_by_order_and_a_catalogue_event_by_book() -> None:
+    entry = events_pb2.CatalogueEntry(book_id="b-1")
+    assert ORDER_EVENTS.correlation_id(events_pb2.OrderCancelled(order_id="o-1")) == "o-1"
+    assert ORDER_EVENTS.correlation_id(events_pb2.BookAdded(book=entry)) == "b-1"
+    assert INVENTORY_EVENTS.correlation_id(events_pb2.BookChanged(book=entry)) == "b-1"
 
 
 def test_event_name_is_the_message_name() -> None:

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*contracts/bookstore/events/v1/events.proto\x12\x13\x62ookstore.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\tEventMeta\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\rOrderLineItem\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x91\x01\n\x0bOrderPlaced\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x31\n\x05lines\x18\x04 \x03(\x0b\x32\".bookstore.events.v1.OrderLineItem\"\x82\x01\n\rStockReserved\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x31\n\x05lines\x18\x03 \x03(\x0b\x32\".bookstore.events.v1.OrderLineItem\"{\n\x0cRejectedLine\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x11\n\trequested\x18\x02 \x01(\x03\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x34\n\x06reason\x18\x04 \x01(\x0e\x32$.bookstore.events.v1.RejectionReason\"\x81\x01\n\rStockRejected\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x30\n\x05lines\x18\x03 \x03(\x0b\x32!.bookstore.events.v1.RejectedLine\"k\n\x0eOrderConfirmed\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x19\n\x11payment_reference\x18\x03 \x01(\t\"`\n\x0eOrderCancelled\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t*\xa5\x01\n\x0fRejectionReason\x12 \n\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n\x1dREJECTION_REASON_UNKNOWN_BOOK\x10\x01\x12\'\n#REJECTION_REASON_INSUFFICIENT_STOCK\x10\x02\x12$\n REJECTION_REASON_ORDER_CANCELLED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*contracts/bookstore/events/v1/events.proto\x12\x13\x62ookstore.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\tEventMeta\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\rOrderLineItem\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x91\x01\n\x0bOrderPlaced\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x31\n\x05lines\x18\x04 \x03(\x0b\x32\".bookstore.events.v1.OrderLineItem\"\x82\x01\n\rStockReserved\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x31\n\x05lines\x18\x03 \x03(\x0b\x32\".bookstore.events.v1.OrderLineItem\"{\n\x0cRejectedLine\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x11\n\trequested\x18\x02 \x01(\x03\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x34\n\x06reason\x18\x04 \x01(\x0e\x32$.bookstore.events.v1.RejectionReason\"\x81\x01\n\rStockRejected\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x30\n\x05lines\x18\x03 \x03(\x0b\x32!.bookstore.events.v1.RejectedLine\"k\n\x0eOrderConfirmed\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x19\n\x11payment_reference\x18\x03 \x01(\t\"`\n\x0eOrderCancelled\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"V\n\x0e\x43\x61talogueEntry\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0bprice_cents\x18\x03 \x01(\x03\x12\x0f\n\x07version\x18\x04 \x01(\x03\"l\n\tBookAdded\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x31\n\x04\x62ook\x18\x02 \x01(\x0b\x32#.bookstore.events.v1.CatalogueEntry\"n\n\x0b\x42ookChanged\x12,\n\x04meta\x18\x01 \x01(\x0b\x32\x1e.bookstore.events.v1.EventMeta\x12\x31\n\x04\x62ook\x18\x02 \x01(\x0b\x32#.bookstore.events.v1.CatalogueEntry*\xa5\x01\n\x0fRejectionReason\x12 \n\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n\x1dREJECTION_REASON_UNKNOWN_BOOK\x10\x01\x12\'\n#REJECTION_REASON_INSUFFICIENT_STOCK\x10\x02\x12$\n REJECTION_REASON_ORDER_CANCELLED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contracts.bookstore.events.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REJECTIONREASON']._serialized_start=978
-  _globals['_REJECTIONREASON']._serialized_end=1143
+  _globals['_REJECTIONREASON']._serialized_start=1288
+  _globals['_REJECTIONREASON']._serialized_end=1453
   _globals['_EVENTMETA']._serialized_start=100
   _globals['_EVENTMETA']._serialized_end=178
   _globals['_ORDERLINEITEM']._serialized_start=180
@@ -50,4 +50,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERCONFIRMED']._serialized_end=877
   _globals['_ORDERCANCELLED']._serialized_start=879
   _globals['_ORDERCANCELLED']._serialized_end=975
+  _globals['_CATALOGUEENTRY']._serialized_start=977
+  _globals['_CATALOGUEENTRY']._serialized_end=1063
+  _globals['_BOOKADDED']._serialized_start=1065
+  _globals['_BOOKADDED']._serialized_end=1173
+  _globals['_BOOKCHANGED']._serialized_start=1175
+  _globals['_BOOKCHANGED']._serialized_end=1285
 # @@protoc_insertion_point(module_scope)

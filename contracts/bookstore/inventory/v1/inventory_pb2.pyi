@@ -61,6 +61,7 @@ class Book(_message.Message):
     SOLD_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     author: _builtins.str
@@ -75,6 +76,10 @@ class Book(_message.Message):
     """Copies held for orders still in their saga."""
     sold: _builtins.int
     """Copies sold for good."""
+    version: _builtins.int
+    """Grows with every change an admin makes (AddBook, UpdateBook); the version the
+    catalogue events carry, so a reader of this listing can tell which is newer.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -94,10 +99,11 @@ class Book(_message.Message):
         sold: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "available", b"available", "created_at", b"created_at", "description", b"description", "id", b"id", "isbn", b"isbn", "price_cents", b"price_cents", "published_year", b"published_year", "reserved", b"reserved", "sold", b"sold", "title", b"title", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "available", b"available", "created_at", b"created_at", "description", b"description", "id", b"id", "isbn", b"isbn", "price_cents", b"price_cents", "published_year", b"published_year", "reserved", b"reserved", "sold", b"sold", "title", b"title", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
