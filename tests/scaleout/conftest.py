@@ -21,8 +21,11 @@ INSTANCES = 2
 def scaled(mongo_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Stack]:
     """Every service twice: competing consumers, two relays per outbox, two sweepers."""
+    # Orders wait longer than the database keeps a killed instance's open transaction
+    # (transactionLifetimeLimitSeconds, 60 s): the kill test's orders must outlive the books
+    # that transaction holds, or they all time out instead of settling on the survivor.
     with running_stack(mongo_url, amqp_url, tmp_path_factory.mktemp("scaled"),
-                       instances=INSTANCES) as running:
+                       instances=INSTANCES, order_timeout_seconds=120) as running:
         yield running
 
 

@@ -143,7 +143,7 @@ async def settle_after_kill(shops: list[Shop], scaled: Stack, mongo_url: str, bo
                and e.code() == grpc.StatusCode.FAILED_PRECONDITION for e in failures)
     # A transaction the killed instance left open holds its books until the database
     # reaps it (transactionLifetimeLimitSeconds, 60 s by default): allow for that.
-    settled = await shops[0].settle(placed, within=90)
+    settled = await shops[0].settle(placed, within=150)
     assert set(settled) == set(placed)
     for book in books:
         await shops[0].quiet_stock(book)
