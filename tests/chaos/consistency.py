@@ -29,7 +29,8 @@ DRAIN_TIMEOUT = 90.0
 TERMINAL = frozenset({"CONFIRMED", "REJECTED", "CANCELLED"})
 # Which service consumes each event: it must have recorded every one of them as processed.
 CONSUMER = {"OrderPlaced": "inventory", "OrderConfirmed": "inventory",
-            "OrderCancelled": "inventory", "StockReserved": "orders", "StockRejected": "orders"}
+            "OrderCancelled": "inventory", "StockReserved": "orders", "StockRejected": "orders",
+            "BookAdded": "orders", "BookChanged": "orders"}
 SUBSCRIBERS = ("inventory", "orders")
 ANSWERS = ("StockReserved", "StockRejected")
 
