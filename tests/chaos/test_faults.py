@@ -95,10 +95,14 @@ async def test_every_event_delivered_again(
     async with duplicating(amqp_url, prefix) as duplicator:
         report = await under_load(chaos_stack, books, lambda: race_for_a_last_copy(chaos_stack))
         snapshot = await assert_system_consistent(chaos_stack, mongo_url, amqp_url, report)
-    published = {r["_id"] for records in snapshot.outbox.values() for r in records}
+    # The books' catalogue events went out before the tap existed (all but the last-copy
+    # race's book); every order event after.
+    order_events = {"OrderPlaced", "StockReserved", "StockRejected", "OrderConfirmed",
+                    "OrderCancelled"}
+    published = {r["_id"] for records in snapshot.outbox.values() for r in records
+                 if r["name"] in order_events}
     assert published <= duplicator.seen, "an event went by without being copied"
-    assert set(duplicator.duplicated) == {"OrderPlaced", "StockReserved", "StockRejected",
-                                          "OrderConfirmed", "OrderCancelled"}
+    assert order_events <= set(duplicator.duplicated)
     for service in ("inventory", "orders"):  # the copies reached the consumers, and were skipped
         log = (chaos_stack.workdir / f"{service}.log").read_text(errors="replace")
         assert "duplicate event skipped" in log, f"{service} never saw a copy"
