@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +92,24 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
 
 def test_the_wheel_is_named_for_its_package(wheel: Path) -> None:
     assert wheel.name == "bookstore_client-0.1.0-py3-none-any.whl"
+
+
+def test_the_sdist_carries_the_staged_package_and_builds_the_same_wheel(
+        wheel: Path, tmp_path: Path) -> None:
+    sources = copy_sources(tmp_path / "checkout") / "packaging" / "client"
+    hook = "import backend, sys; print(backend.build_sdist(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-c", hook, str(tmp_path)], cwd=sources,
+                          env={**os.environ, "PYTHONPATH": str(sources)},  # as backend-path
+                          capture_output=True, text=True, check=False, timeout=CALL_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(tmp_path / done.stdout.strip().splitlines()[-1]) as sdist:
+        sdist.extractall(tmp_path / "unpacked", filter="data")
+    [unpacked] = (tmp_path / "unpacked").iterdir()  # no checkout around it: staged/ is used
+    pip("wheel", "--quiet", "--no-deps", "--no-index", "--no-build-isolation",
+        "--wheel-dir", tmp_path / "dist", unpacked)
+    [rebuilt] = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as first, zipfile.ZipFile(rebuilt) as second:
+        assert sorted(first.namelist()) == sorted(second.namelist())
 
 
 def test_bookstore_help_works(venv: Venv) -> None:
