@@ -79,7 +79,9 @@ class ImportReport:
 
 def sample_catalogue() -> list[dict[str, Any]]:
     """The books in ``client/data/catalogue.json``."""
-    text = resources.files("client").joinpath("data/catalogue.json").read_text("utf-8")
+    # This package's own name, not "client": the installable library ships it renamed.
+    package = __name__.rpartition(".")[0]
+    text = resources.files(package).joinpath("data/catalogue.json").read_text("utf-8")
     data: list[dict[str, Any]] = json.loads(text)
     return data
 
