@@ -18,7 +18,7 @@ if ! docker info >/dev/null 2>&1; then
     url_file=$(mktemp)
     python3 scripts/infra.py mongo --port 0 --storage :memory: >"$url_file" &
     mongo_pid=$!
-    for _ in $(seq 600); do [ -s "$url_file" ] && break; kill -0 "$mongo_pid" || exit 1; sleep 0.1; done
+    for _ in $(seq 3000); do [ -s "$url_file" ] && break; kill -0 "$mongo_pid" || exit 1; sleep 0.1; done
     BOOKSTORE_TEST_MONGO_URL=$(head -n1 "$url_file"); rm -f "$url_file"
     export BOOKSTORE_TEST_MONGO_URL
   fi
