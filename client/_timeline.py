@@ -8,6 +8,7 @@ order says what it is stuck on. Pure: no IO, so every case is cheap to test.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,11 +47,29 @@ class OrderTimeline:
                 "steps": [to_dict(step) for step in self.steps]}
 
 
+def _consumes(step: TimelineStep) -> bool:
+    return step.step.startswith(RECEIVED) or step.step == DEAD
+
+
 def merge(*parts: Iterable[TimelineStep]) -> list[TimelineStep]:
-    """All services' steps in the order they began; ties keep the order given (orders first,
-    then inventory, each already in its own order)."""
-    steps = [step for part in parts for step in part]
-    return sorted(steps, key=lambda s: (s.at.seconds, s.at.nanos))
+    """All services' steps in the order they began, each part (one service's, in its own
+    order) kept in order, and no event received before it was emitted.
+
+    Times alone cannot promise the last: MongoDB keeps milliseconds, in which one service
+    emits and another receives, and two hosts' clocks may disagree by more. So this merges
+    like a merge sort, but passes over a head that receives an event not yet emitted.
+    """
+    queues = [deque(part) for part in parts]
+    unemitted = {s.event_id for q in queues for s in q if s.step.startswith(EMITTED)}
+    merged: list[TimelineStep] = []
+    while heads := [(i, q[0]) for i, q in enumerate(queues) if q]:
+        ready = [(i, h) for i, h in heads if not (_consumes(h) and h.event_id in unemitted)]
+        i, step = min(ready or heads, key=lambda h: (h[1].at.seconds, h[1].at.nanos, h[0]))
+        queues[i].popleft()
+        merged.append(step)
+        if step.step.startswith(EMITTED):
+            unemitted.discard(step.event_id)
+    return merged
 
 
 def _outbox_state(step: TimelineStep) -> str:

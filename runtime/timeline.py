@@ -47,6 +47,16 @@ def journal_steps(service: str, entries: Iterable[JournalEntry]) -> list[Timelin
         for entry in entries]
 
 
+def _rank(step: TimelineStep) -> int:
+    """Within one instant (MongoDB keeps milliseconds), a service receives an event, then
+    changes state, then emits what that caused."""
+    if step.step.startswith(f"{EntryKind.RECEIVED} "):
+        return 0
+    if step.step.startswith(f"{EntryKind.EMITTED} "):
+        return 2
+    return 1
+
+
 def in_time_order(steps: Iterable[TimelineStep]) -> list[TimelineStep]:
-    """Sorted by when each began; ties keep their given order (a cause before its effect)."""
-    return sorted(steps, key=lambda s: (s.at.seconds, s.at.nanos))
+    """Sorted by when each began, causes before effects within the same millisecond."""
+    return sorted(steps, key=lambda s: (s.at.seconds, s.at.nanos, _rank(s)))

@@ -145,3 +145,14 @@ def test_the_table_fits_eighty_columns_and_names_what_the_order_waits_for() -> N
         assert shown in text
     assert "waiting for: inventory's answer to OrderPlaced" in text
     assert "the inventory service did not answer" in text
+
+
+def test_an_event_is_never_received_before_it_was_emitted_whatever_the_clocks_say() -> None:
+    # Inventory's clock runs 5 ms behind orders': its receipt looks older than the emission.
+    orders_part = [at(10, "orders", "placed"), emitted(10, "orders", "OrderPlaced")]
+    inventory_part = [received(6, "inventory", "OrderPlaced"), at(7, "inventory", "stock held"),
+                      emitted(7, "inventory", "StockReserved")]
+    merged = merge(orders_part, inventory_part)
+    assert [s.step for s in merged] == [
+        "placed", "emitted OrderPlaced", "received OrderPlaced", "stock held",
+        "emitted StockReserved"]
