@@ -18,6 +18,7 @@ from typing import Self
 from client._config import ClientConfig
 from client._errors import (
     AuthenticationError,
+    DeadlineExceededError,
     InvalidArgumentError,
     NotFoundError,
     ServiceUnavailableError,
@@ -251,8 +252,9 @@ class BookstoreClient:
         for (owner or admin). Built from what the services store: no tracing backend needed.
 
         Orders answers first (NOT_FOUND for an order you may not see). Inventory not knowing
-        the order yet gives no steps; inventory unreachable gives the order's steps alone,
-        with ``unavailable == ["inventory"]``.
+        the order yet gives no steps; inventory unreachable or not answering in time gives
+        the order's steps alone, with ``unavailable == ["inventory"]``: a stuck inventory is
+        what a trace is often for.
         """
         request = timeline_pb2.OrderTimelineRequest(order_id=order_id)
         mine = await self._transport.call("orders", self._orders.GetOrderTimeline, request)
@@ -264,7 +266,7 @@ class BookstoreClient:
             theirs = list(reply.steps)
         except NotFoundError:
             pass  # the order has not reached inventory
-        except ServiceUnavailableError:
+        except (ServiceUnavailableError, DeadlineExceededError):
             unavailable.append("inventory")
         return timeline(mine.order, mine.steps, theirs, unavailable)
 
