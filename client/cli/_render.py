@@ -123,8 +123,9 @@ def _clock(step: TimelineStep, first_day: str) -> str:
 def _about(step: TimelineStep) -> Text:
     """The step, then (dim, wrapped under it) what explains it: detail, retries, redelivery."""
     notes = [step.detail] if step.detail and step.detail != step.step else []
-    if step.step.startswith("received ") and step.attempts > 1:
-        notes.append(f"{step.attempts} attempts")
+    if step.attempts > 1:
+        kind = "publishing attempts" if step.step.startswith("emitted ") else "attempts"
+        notes.append(f"{step.attempts} {kind}")
     if step.redelivered:
         notes.append("redelivered")
     text = Text(step.step, style="red" if step.step == "dead-lettered" else "")

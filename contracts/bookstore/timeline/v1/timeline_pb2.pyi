@@ -44,7 +44,9 @@ class TimelineStep(_message.Message):
     event: _builtins.str
     duration_ms: _builtins.int
     """How long it took: handling a received event (retries included), or an
-    emitted event's wait in the outbox until published; 0 for an instant.
+    emitted event's time in the outbox until its relay recorded it published
+    (confirmed events are marked in batches, up to about 0.25 s after the
+    confirm); 0 for an instant.
     """
     attempts: _builtins.int
     """Handling attempts of a received event (1 unless it was retried), publishing
