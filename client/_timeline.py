@@ -113,11 +113,29 @@ def waiting_for(status: str, steps: Sequence[TimelineStep],
     return None
 
 
+def _delivered_early(steps: list[TimelineStep]) -> list[TimelineStep]:
+    """Steps as given, except that an emitted event its consumer has received already, while
+    its outbox still says ``pending`` (the relay marks confirmed events in batches, a moment
+    later), says so instead of looking stuck."""
+    received = {(s.service, s.event_id) for s in steps if s.step.startswith(RECEIVED)}
+    shown = []
+    for step in steps:
+        consumer = CONSUMERS.get(step.event)
+        if (step.step.startswith(EMITTED) and (consumer, step.event_id) in received
+                and _outbox_state(step) in ("pending", "in_progress")):
+            copy = TimelineStep()
+            copy.CopyFrom(step)
+            copy.detail = "delivered; not yet marked published"
+            step = copy
+        shown.append(step)
+    return shown
+
+
 def timeline(order: Order, orders_steps: Iterable[TimelineStep],
              inventory_steps: Iterable[TimelineStep],
              unavailable: Sequence[str] = ()) -> OrderTimeline:
     """The merged timeline of ``order`` from each service's part."""
-    steps = merge(orders_steps, inventory_steps)
+    steps = _delivered_early(merge(orders_steps, inventory_steps))
     status = status_name(order.status)
     return OrderTimeline(order, steps, waiting_for(status, steps, unavailable),
                          list(unavailable))

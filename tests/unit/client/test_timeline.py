@@ -156,3 +156,13 @@ def test_an_event_is_never_received_before_it_was_emitted_whatever_the_clocks_sa
     assert [s.step for s in merged] == [
         "placed", "emitted OrderPlaced", "received OrderPlaced", "stock held",
         "emitted StockReserved"]
+
+
+def test_an_event_delivered_before_its_outbox_mark_does_not_look_stuck() -> None:
+    steps = [PLACED[0], emitted(0, "orders", "OrderPlaced", state="pending"),
+             received(10, "inventory", "OrderPlaced")]
+    trace = timeline(order(), steps[:2], steps[2:])
+    assert trace.steps[1].detail == "delivered; not yet marked published"
+    assert steps[1].detail == "pending"  # the service's answer is left as it was
+    assert trace.steps[1].at == steps[1].at
+    assert trace.waiting_for == "inventory's answer to OrderPlaced"
