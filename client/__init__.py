@@ -52,6 +52,7 @@ from client._models import (
 from client._parsing import OrderLine, format_cents, parse_line, parse_lines, parse_price
 from client._seed import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, admin_credentials, seed
 from client._session import SessionStore, StoredSession, config_dir
+from client._timeline import OrderTimeline, TimelineStep
 
 __all__ = [
     "BOOK_SORTS",
@@ -78,6 +79,7 @@ __all__ = [
     "OrderLine",
     "OrderPage",
     "OrderStatus",
+    "OrderTimeline",
     "Outcome",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -86,6 +88,7 @@ __all__ = [
     "Session",
     "SessionStore",
     "StoredSession",
+    "TimelineStep",
     "User",
     "admin_credentials",
     "config_dir",

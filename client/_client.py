@@ -16,7 +16,13 @@ from types import TracebackType
 from typing import Self
 
 from client._config import ClientConfig
-from client._errors import AuthenticationError, InvalidArgumentError
+from client._errors import (
+    AuthenticationError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from client._models import (
     BOOK_SORTS,
     ORDER_STATUSES,
@@ -29,11 +35,13 @@ from client._models import (
     User,
 )
 from client._parsing import OrderLine
+from client._timeline import OrderTimeline, TimelineStep, timeline
 from client._transport import Transport
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
 from contracts.bookstore.orders.v1 import orders_pb2 as ord_
 from contracts.bookstore.orders.v1 import orders_pb2_grpc as ord_grpc
+from contracts.bookstore.timeline.v1 import timeline_pb2
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 
 #: The simulated payment method the order service always approves.
@@ -238,6 +246,29 @@ class BookstoreClient:
                                                 reason=reason)
         reply = await self._transport.call("orders", self._orders.UpdateOrderStatus, request)
         return reply.order  # type: ignore[no-any-return]
+
+    async def order_timeline(self, order_id: str) -> OrderTimeline:
+        """Every step of the order's saga in both services, in time order, and what it waits
+        for (owner or admin). Built from what the services store: no tracing backend needed.
+
+        Orders answers first (NOT_FOUND for an order you may not see). Inventory not knowing
+        the order yet gives no steps; inventory unreachable or not answering in time gives
+        the order's steps alone, with ``unavailable == ["inventory"]``: a stuck inventory is
+        what a trace is often for.
+        """
+        request = timeline_pb2.OrderTimelineRequest(order_id=order_id)
+        mine = await self._transport.call("orders", self._orders.GetOrderTimeline, request)
+        theirs: list[TimelineStep] = []
+        unavailable: list[str] = []
+        try:
+            reply = await self._transport.call("inventory", self._books.GetOrderTimeline,
+                                               request)
+            theirs = list(reply.steps)
+        except NotFoundError:
+            pass  # the order has not reached inventory
+        except (ServiceUnavailableError, DeadlineExceededError):
+            unavailable.append("inventory")
+        return timeline(mine.order, mine.steps, theirs, unavailable)
 
     async def watch_order(self, order_id: str, *,
                           deadline: float | None = None) -> AsyncGenerator[Order, None]:

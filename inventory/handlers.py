@@ -32,7 +32,7 @@ class InventoryHandlers:
 
     async def on_order_placed(self, event: ev.OrderPlaced, uow: UnitOfWork) -> None:
         lines = [Line(line.book_id, line.quantity) for line in event.lines]
-        outcome = await self._ledger.reserve(event.order_id, lines, uow)
+        outcome = await self._ledger.reserve(event.order_id, lines, uow, user_id=event.user_id)
         if outcome is None:
             return
         if isinstance(outcome, Rejected):

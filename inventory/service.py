@@ -18,6 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as pb
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as pb_grpc
+from contracts.bookstore.timeline.v1 import timeline_pb2 as timeline_pb
 from inventory import paging, validation
 from inventory.cache import BookCache
 from inventory.catalogue import CatalogueWrites
@@ -30,11 +31,14 @@ from inventory.model import (
     SetAvailable,
     Sort,
 )
+from inventory.stock_store import StockStore
 from inventory.store import BookStore
+from inventory.timeline import InventoryTimeline
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
 from runtime.server import ServiceBinding
 from saga import Outbox
+from saga.journal import Journal
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SORTS = {
@@ -52,6 +56,7 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
         self._verifier = verifier
         self._cache = cache
         self._reads: BookStore | BookCache = cache or store
+        self._timeline = InventoryTimeline(StockStore(outbox.db), Journal(outbox.db))
 
     def binding(self) -> ServiceBinding:
         name = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
@@ -108,6 +113,13 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
                 book_id=v.book_id, initial_plus_added=v.initial_plus_added,
                 available=v.available, reserved=v.reserved, sold=v.sold)
             for v in report.violations])
+
+    async def GetOrderTimeline(
+        self, request: timeline_pb.OrderTimelineRequest, context: Context
+    ) -> pb.InventoryTimelineResponse:
+        caller = self._verifier.authenticate(context)
+        return pb.InventoryTimelineResponse(
+            steps=await self._timeline.steps(caller, request.order_id))
 
     async def _page(
         self, raw_filter: pb.BookFilter, words: tuple[str, ...], raw_sort: int,

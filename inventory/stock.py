@@ -40,18 +40,19 @@ class StockLedger:
         self._store = store
 
     async def reserve(
-        self, order_id: str, lines: Sequence[Line], uow: UnitOfWork
+        self, order_id: str, lines: Sequence[Line], uow: UnitOfWork, *, user_id: str = ""
     ) -> Outcome | None:
-        """Hold every line or none; ``None`` when this order was already answered."""
+        """Hold every line or none; ``None`` when this order was already answered.
+        ``user_id`` (the order's owner) is kept with the reservation."""
         merged = merge_lines(lines)
         await uow.take_turns(line.book_id for line in merged)
         # Claim the order first: it both checks for an earlier answer (or a tombstone) and
         # records this one.
-        if not await self._store.claim(order_id, tuple(merged), uow.session):
+        if not await self._store.claim(order_id, tuple(merged), uow.session, user_id=user_id):
             existing = await self._store.reservation(order_id, uow.session)
             if existing is None:  # the upsert matched it in this very transaction
                 return None
-            return await self._answer_again(order_id, existing, merged, uow)
+            return await self._answer_again(order_id, existing, merged, uow, user_id)
         failed = list(invalid_lines(merged)) or (
             [] if merged else [FailedLine("", 0, 0, Reason.INVALID_QUANTITY)])
         if not failed:
@@ -123,13 +124,14 @@ class StockLedger:
 
     async def _answer_again(
         self, order_id: str, existing: Reservation, lines: Sequence[Line], uow: UnitOfWork,
+        user_id: str,
     ) -> Outcome | None:
         """An OrderPlaced for an order already seen: answer a cancellation once, else nothing."""
         if existing.state != State.CANCELLED or existing.answered:
             log.info("order already answered", extra={"order_id": order_id,
                                                       "state": existing.state})
             return None
-        if not await self._store.mark_answered(order_id, uow.session):
+        if not await self._store.mark_answered(order_id, uow.session, user_id=user_id):
             return None
         return Rejected(order_id, tuple(
             FailedLine(line.book_id, line.quantity, 0, Reason.ORDER_CANCELLED)

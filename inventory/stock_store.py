@@ -41,14 +41,17 @@ class StockStore:
         self._reservations: AsyncCollection[Document] = db[RESERVATIONS]
 
     async def claim(self, order_id: str, lines: tuple[Line, ...],
-                    session: AsyncClientSession) -> bool:
+                    session: AsyncClientSession, *, user_id: str = "") -> bool:
         """Record a HELD reservation unless the order has one (or a tombstone): an upsert that
         inserts only if no document exists, so one round trip both checks and records.
-        ``True`` if this call recorded it."""
+        ``True`` if this call recorded it. ``user_id``, the order's owner, may read its
+        timeline here; ``history`` keeps every state with its time."""
+        now = utc_now()
         claim = await self._reservations.update_one(
             {"_id": order_id},
             {"$setOnInsert": {"state": State.HELD, "lines": lines_to_documents(lines),
-                              "updated_at": utc_now()}},
+                              "updated_at": now, "user_id": user_id,
+                              "history": [{"state": State.HELD, "at": now}]}},
             upsert=True, session=session)
         return claim.upserted_id is not None
 
@@ -64,23 +67,34 @@ class StockStore:
     async def move_reservation(self, order_id: str, source: State, target: State,
                                session: AsyncClientSession) -> bool:
         """``source`` → ``target``; ``False`` if the reservation was not in ``source``."""
+        now = utc_now()
         result = await self._reservations.update_one(
             {"_id": order_id, "state": source},
-            {"$set": {"state": target, "updated_at": utc_now()}}, session=session)
+            {"$set": {"state": target, "updated_at": now},
+             "$push": {"history": {"state": target, "at": now}}}, session=session)
         return result.matched_count == 1
 
     async def tombstone(self, order_id: str, session: AsyncClientSession) -> None:
         """A CANCELLED reservation with no lines, so a late OrderPlaced holds nothing."""
+        now = utc_now()
         await self._reservations.insert_one(
-            {"_id": order_id, "state": State.CANCELLED, "lines": [], "updated_at": utc_now()},
-            session=session)
+            {"_id": order_id, "state": State.CANCELLED, "lines": [], "updated_at": now,
+             "history": [{"state": State.CANCELLED, "at": now}]}, session=session)
 
-    async def mark_answered(self, order_id: str, session: AsyncClientSession) -> bool:
-        """Note that a cancelled order's late OrderPlaced was answered; ``False`` if it was."""
+    async def mark_answered(self, order_id: str, session: AsyncClientSession, *,
+                            user_id: str = "") -> bool:
+        """Note that a cancelled order's late OrderPlaced was answered, and whose order it is
+        (the tombstone could not know); ``False`` if it was answered already."""
         result = await self._reservations.update_one(
             {"_id": order_id, "state": State.CANCELLED, "answered": {"$ne": True}},
-            {"$set": {"answered": True, "updated_at": utc_now()}}, session=session)
+            {"$set": {"answered": True, "updated_at": utc_now(), "user_id": user_id}},
+            session=session)
         return result.matched_count == 1
+
+    async def timeline_of(self, order_id: str) -> Document | None:
+        """The reservation's owner, state and dated states, for the order's timeline."""
+        return await self._reservations.find_one(
+            {"_id": order_id}, {"user_id": 1, "state": 1, "updated_at": 1, "history": 1})
 
     async def hold(self, line: Line, session: AsyncClientSession) -> bool:
         """Move ``line.quantity`` copies from available to reserved, if that many are there."""

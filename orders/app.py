@@ -34,6 +34,7 @@ from runtime.keys import load_public_key
 from runtime.mongo import Document
 from runtime.server import ServiceBinding
 from saga import Outbox, SagaParticipant, Subscriptions
+from saga.journal import Journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def wire(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGa
     sweeper = Sweeper(store, commands, timeout=timedelta(seconds=settings.order_timeout_seconds),
                       interval=settings.sweep_interval)
     watcher = OrderWatcher(store)
-    service = OrderService(commands, store, watcher, verifier)
+    service = OrderService(commands, store, watcher, verifier, Journal(outbox.db))
     return OrderParts(store, commands, sweeper, watcher, service)
 
 

@@ -17,15 +17,18 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from contracts.bookstore.orders.v1 import orders_pb2_grpc as pb_grpc
+from contracts.bookstore.timeline.v1 import timeline_pb2 as timeline_pb
 from orders import paging
 from orders.commands import OrderCommands, shown_to
 from orders.lifecycle import Status
 from orders.model import Order
 from orders.store import OrderStore
+from orders.timeline import order_timeline
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
 from runtime.server import ServiceBinding
+from saga.journal import Journal
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["OrderService"].full_name
@@ -40,8 +43,9 @@ FROM_PROTO = {value: status for status, value in TO_PROTO.items()}
 
 class OrderService(pb_grpc.OrderServiceServicer):
     def __init__(self, commands: OrderCommands, store: OrderStore, watcher: OrderWatcher,
-                 verifier: TokenVerifier) -> None:
+                 verifier: TokenVerifier, journal: Journal) -> None:
         self._commands = commands
+        self._journal = journal
         self._store = store
         self._watcher = watcher
         self._verifier = verifier
@@ -96,6 +100,18 @@ class OrderService(pb_grpc.OrderServiceServicer):
         caller = self._verifier.authenticate(context)
         return pb.OrderResponse(order=to_proto(
             await self._commands.cancel(caller, request.order_id)))
+
+    async def GetOrderTimeline(
+        self, request: timeline_pb.OrderTimelineRequest, context: Context
+    ) -> pb.OrderTimelineResponse:
+        """The order's steps here, from its history and saga's journal; as GetOrderStatus, an
+        order the caller may not see does not exist."""
+        caller = self._verifier.authenticate(context)
+        found = await self._store.with_history(request.order_id) if request.order_id else None
+        order = shown_to(caller, request.order_id, None if found is None else found[0])
+        history = found[1] if found is not None else []
+        steps = order_timeline(history, await self._journal.of(order.id))
+        return pb.OrderTimelineResponse(order=to_proto(order), steps=steps)
 
     async def WatchOrder(
         self, request: pb.OrderIDRequest, context: Context

@@ -68,6 +68,11 @@ class OrderStore:
         found = await self.orders.find_one({"_id": order_id}, session=session)
         return None if found is None else from_document(found)
 
+    async def with_history(self, order_id: str) -> tuple[Order, list[Document]] | None:
+        """The order and its whole stored history, saga steps (``step``) included."""
+        found = await self.orders.find_one({"_id": order_id})
+        return None if found is None else (from_document(found), list(found.get("history", ())))
+
     async def by_idempotency_key(self, user_id: str, key: str) -> Order | None:
         found = await self.orders.find_one(
             {"_id": keyed_order_id(user_id, key), "user_id": user_id, "idempotency_key": key})

@@ -7,11 +7,13 @@ Order of work for each message:
    handler does anything at all (no outside effect, no log of the handler's).
 3. Run the subscription's outside phase, if any, with no transaction open.
 4. Run the handler in one outbox transaction that also inserts the event id into
-   ``processed_events``. That insert stays the authority: two copies handled side by side
-   both pass step 2, and the second trips the unique ``_id`` and is thrown away with its
-   transaction. The mark is written after the handler's work, not before: a transaction's
-   snapshot starts with its first statement, and a handler that waits for its turn on hot
-   documents (``UnitOfWork.take_turns``) must wait before that, or its writes conflict.
+   ``processed_events``, with what a process's timeline shows of it (``saga.journal``):
+   name, correlation id, when handling began and ended, attempts, redelivery. That insert
+   stays the authority: two copies handled side by side both pass step 2, and the second
+   trips the unique ``_id`` and is thrown away with its transaction. The mark is written
+   after the handler's work, not before: a transaction's snapshot starts with its first
+   statement, and a handler that waits for its turn on hot documents
+   (``UnitOfWork.take_turns``) must wait before that, or its writes conflict.
 
 Steps 3 and 4 are retried together with backoff; outside phases are idempotent, as they must
 be for redeliveries anyway.
@@ -20,7 +22,7 @@ be for redeliveries anyway.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
@@ -66,6 +68,7 @@ class Dispatcher:
         await self._processed.create_index(
             "handled_at", name="processed_ttl",
             expireAfterSeconds=int(PROCESSED_RETENTION.total_seconds()))
+        await self._processed.create_index("correlation_id", name="processed_correlation")
 
     @property
     def event_names(self) -> list[str]:
@@ -85,13 +88,15 @@ class Dispatcher:
             return Verdict(Disposition.DEAD_LETTER, attempts=0, error=describe(exc))
 
         attempts = 0
+        received_at = utcnow()
         try:
             retrying = self._backoff.retrying(
                 self._max_attempts, give_up_on=(PoisonMessage, _AlreadyHandled))
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    await self._handle_once(delivery, name, event, subscription)
+                    await self._handle_once(delivery, name, event, subscription,
+                                            received_at=received_at, attempts=attempts)
         except _AlreadyHandled:
             log.info("duplicate event skipped", extra=context)
             return Verdict(Disposition.ACK, attempts, duplicate=True)
@@ -103,7 +108,8 @@ class Dispatcher:
         return Verdict(Disposition.ACK, attempts)
 
     async def _handle_once(
-        self, delivery: Delivery, name: str, event: Message, subscription: Subscription
+        self, delivery: Delivery, name: str, event: Message, subscription: Subscription, *,
+        received_at: datetime, attempts: int,
     ) -> None:
         event_id = delivery.message_id
         if await self._processed.find_one({"_id": event_id}, {"_id": 1}) is not None:
@@ -116,7 +122,10 @@ class Dispatcher:
             await subscription.settle(event, outcome, uow)
             try:
                 await self._processed.insert_one(
-                    {"_id": event_id, "name": name, "handled_at": utcnow()},
+                    {"_id": event_id, "name": name, "handled_at": utcnow(),
+                     "correlation_id": self._outbox.registry.correlation_id(event),
+                     "received_at": received_at, "attempts": attempts,
+                     "redelivered": delivery.redelivered},
                     session=uow.session)
             except DuplicateKeyError:
                 raise _AlreadyHandled from None

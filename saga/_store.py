@@ -78,6 +78,8 @@ class OutboxStore:
             "published_at", name="published_ttl",
             expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()),
             partialFilterExpression={"state": OutboxState.PUBLISHED.value})
+        # What a timeline reads: one process's events (``saga.journal``).
+        await self.collection.create_index("correlation_id", name="outbox_correlation")
 
     async def insert(self, records: Sequence[Document], session: AsyncClientSession) -> None:
         if records:

@@ -1,4 +1,4 @@
-"""Order commands: place (and follow the saga live), status, cancel, history, watch."""
+"""Order commands: place (and follow the saga live), status, cancel, history, watch, trace."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from client._client import DEFAULT_PAYMENT_TOKEN, BookstoreClient
 from client._errors import DeadlineExceededError, InvalidArgumentError
 from client._models import OUTCOME_STATUSES, Order, OrderStatus, status_name, to_dict
 from client._parsing import OrderLine, format_cents, parse_lines
-from client.cli._render import orders_table, print_change, print_order, print_reasons, when
+from client._timeline import OrderTimeline
+from client.cli._render import (
+    orders_table,
+    print_change,
+    print_order,
+    print_reasons,
+    print_timeline,
+    when,
+)
 from client.cli._runtime import JsonOption, emit_json, out, run, session_client
 
 orders_app = typer.Typer(help="Place and follow orders.\n\nExample: bookstore order history",
@@ -179,3 +187,24 @@ def watch(order_id: OrderId, as_json: JsonOption = False) -> None:
     else:
         out().print(f"order {order.id} is {status_name(order.status)}")
 
+
+
+@orders_app.command("trace")
+def trace(order_id: OrderId, as_json: JsonOption = False) -> None:
+    """Show every step of an order's saga in both services, oldest first: what happened,
+    where, when (UTC), how long, event ids, retries, dead letters, and what it waits for.
+
+    Yours, or any order for an admin. Read from what the services store: no tracing backend.
+
+    Example: bookstore order trace 6660a1b2c3d4e5f60718293a --json
+    """
+    async def main() -> OrderTimeline:
+        client, _ = session_client()
+        async with client:
+            return await client.order_timeline(order_id)
+
+    found = run(main())
+    if as_json:
+        emit_json(found.to_json())
+    else:
+        print_timeline(out(), found)

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from client._models import Book, Order, User, role_name, status_name
 from client._parsing import format_cents
+from client._timeline import OrderTimeline, TimelineStep
 
 STATUS_STYLES = {"PENDING": "yellow", "CONFIRMED": "green", "SHIPPED": "cyan",
                  "COMPLETED": "bold green", "REJECTED": "red", "CANCELLED": "magenta"}
@@ -109,3 +110,52 @@ def print_order(console: Console, order: Order, *, with_history: bool = True) ->
 def print_change(console: Console, status: int, reason: str, at: str) -> None:
     suffix = f" — {reason}" if reason else ""
     console.print(Text.assemble(f"  {at}  ", styled_status(status), suffix))
+
+
+def _clock(step: TimelineStep, first_day: str) -> str:
+    """UTC time to the millisecond; the date too when it is not the first step's."""
+    at = step.at.ToDatetime(tzinfo=UTC)
+    clock = at.strftime("%H:%M:%S.") + f"{at.microsecond // 1000:03d}"
+    day = at.strftime("%Y-%m-%d")
+    return clock if day == first_day else f"{day[5:]} {clock}"
+
+
+def _about(step: TimelineStep) -> Text:
+    """The step, then (dim, wrapped under it) what explains it: detail, retries, redelivery."""
+    notes = [step.detail] if step.detail and step.detail != step.step else []
+    if step.attempts > 1:
+        kind = "publishing attempts" if step.step.startswith("emitted ") else "attempts"
+        notes.append(f"{step.attempts} {kind}")
+    if step.redelivered:
+        notes.append("redelivered")
+    text = Text(step.step, style="red" if step.step == "dead-lettered" else "")
+    if notes:
+        text.append("\n" + "; ".join(notes), style="dim")
+    return text
+
+
+def timeline_table(trace: OrderTimeline) -> Table:
+    """When (UTC), where, what and how long, with each event's id cut to 8 characters: fits
+    80 columns, the explanation wrapping under the step."""
+    first_day = (trace.steps[0].at.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d")
+                 if trace.steps else "")
+    table = Table(title=f"Order {trace.order.id} ({first_day or 'no steps'}, UTC)")
+    table.add_column("At", no_wrap=True)
+    table.add_column("Service", no_wrap=True)
+    table.add_column("Step", ratio=1)
+    table.add_column("Event", style="dim", no_wrap=True)
+    table.add_column("ms", justify="right", no_wrap=True)
+    for step in trace.steps:
+        table.add_row(_clock(step, first_day), step.service, _about(step),
+                      step.event_id[:8], str(step.duration_ms) if step.duration_ms else "")
+    return table
+
+
+def print_timeline(console: Console, trace: OrderTimeline) -> None:
+    console.print(timeline_table(trace))
+    console.print(Text.assemble("now: ", styled_status(trace.order.status)))
+    if trace.waiting_for:
+        console.print(f"waiting for: {trace.waiting_for}")
+    for service in trace.unavailable:
+        console.print(f"[yellow]the {service} service did not answer: its steps are "
+                      "missing[/]")

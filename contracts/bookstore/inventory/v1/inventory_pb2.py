@@ -22,44 +22,47 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from contracts.bookstore.timeline.v1 import timeline_pb2 as contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0contracts/bookstore/inventory/v1/inventory.proto\x12\x16\x62ookstore.inventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x02\n\x04\x42ook\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x0c\n\x04isbn\x18\x04 \x01(\t\x12\x13\n\x0bprice_cents\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0epublished_year\x18\x07 \x01(\x05\x12\x11\n\tavailable\x18\x08 \x01(\x03\x12\x10\n\x08reserved\x18\t \x01(\x03\x12\x0c\n\x04sold\x18\n \x01(\x03\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\r \x01(\x03\"\x8b\x01\n\x0b\x42ookRequest\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0c\n\x04isbn\x18\x03 \x01(\t\x12\x13\n\x0bprice_cents\x18\x04 \x01(\x03\x12\r\n\x05stock\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0epublished_year\x18\x07 \x01(\x05\":\n\x0c\x42ookResponse\x12*\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1c.bookstore.inventory.v1.Book\"2\n\rBookIDRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xab\x02\n\x11\x42ookUpdateRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x12\n\x05title\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06\x61uthor\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0bprice_cents\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x1b\n\x0epublished_year\x18\x06 \x01(\x05H\x05\x88\x01\x01\x12\x17\n\rset_available\x18\x07 \x01(\x03H\x00\x12\x1a\n\x10\x61\x64just_available\x18\x08 \x01(\x03H\x00\x42\x0e\n\x0cstock_changeB\x08\n\x06_titleB\t\n\x07_authorB\x0e\n\x0c_price_centsB\x0e\n\x0c_descriptionB\x11\n\x0f_published_year\"`\n\x14\x41vailabilityResponse\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08in_stock\x18\x02 \x01(\x08\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x12\n\ncan_fulfil\x18\x04 \x01(\x08\"\x97\x01\n\nBookFilter\x12\x0e\n\x06\x61uthor\x18\x01 \x01(\t\x12\x1c\n\x0fmin_price_cents\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x1c\n\x0fmax_price_cents\x18\x03 \x01(\x03H\x01\x88\x01\x01\x12\x15\n\rin_stock_only\x18\x04 \x01(\x08\x42\x12\n\x10_min_price_centsB\x12\n\x10_max_price_cents\"\x9d\x01\n\x10ListBooksRequest\x12\x32\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\".bookstore.inventory.v1.BookFilter\x12.\n\x04sort\x18\x02 \x01(\x0e\x32 .bookstore.inventory.v1.BookSort\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\xae\x01\n\x12SearchBooksRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x32\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\".bookstore.inventory.v1.BookFilter\x12.\n\x04sort\x18\x03 \x01(\x0e\x32 .bookstore.inventory.v1.BookSort\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"Y\n\x11ListBooksResponse\x12+\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x1c.bookstore.inventory.v1.Book\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15StockInvariantRequest\"y\n\x17StockInvariantViolation\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x1a\n\x12initial_plus_added\x18\x02 \x01(\x03\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x0c\n\x04sold\x18\x05 \x01(\x03\"t\n\x16StockInvariantResponse\x12\x15\n\rbooks_checked\x18\x01 \x01(\x03\x12\x43\n\nviolations\x18\x02 \x03(\x0b\x32/.bookstore.inventory.v1.StockInvariantViolation*\x99\x01\n\x08\x42ookSort\x12\x19\n\x15\x42OOK_SORT_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x42OOK_SORT_TITLE\x10\x01\x12\x14\n\x10\x42OOK_SORT_AUTHOR\x10\x02\x12\x17\n\x13\x42OOK_SORT_PRICE_ASC\x10\x03\x12\x18\n\x14\x42OOK_SORT_PRICE_DESC\x10\x04\x12\x14\n\x10\x42OOK_SORT_NEWEST\x10\x05\x32\xce\x05\n\x10InventoryService\x12T\n\x07\x41\x64\x64\x42ook\x12#.bookstore.inventory.v1.BookRequest\x1a$.bookstore.inventory.v1.BookResponse\x12]\n\nUpdateBook\x12).bookstore.inventory.v1.BookUpdateRequest\x1a$.bookstore.inventory.v1.BookResponse\x12h\n\x11\x43heckAvailability\x12%.bookstore.inventory.v1.BookIDRequest\x1a,.bookstore.inventory.v1.AvailabilityResponse\x12]\n\x0eGetBookDetails\x12%.bookstore.inventory.v1.BookIDRequest\x1a$.bookstore.inventory.v1.BookResponse\x12`\n\tListBooks\x12(.bookstore.inventory.v1.ListBooksRequest\x1a).bookstore.inventory.v1.ListBooksResponse\x12\x64\n\x0bSearchBooks\x12*.bookstore.inventory.v1.SearchBooksRequest\x1a).bookstore.inventory.v1.ListBooksResponse\x12t\n\x13\x43heckStockInvariant\x12-.bookstore.inventory.v1.StockInvariantRequest\x1a..bookstore.inventory.v1.StockInvariantResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0contracts/bookstore/inventory/v1/inventory.proto\x12\x16\x62ookstore.inventory.v1\x1a.contracts/bookstore/timeline/v1/timeline.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x02\n\x04\x42ook\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x0c\n\x04isbn\x18\x04 \x01(\t\x12\x13\n\x0bprice_cents\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0epublished_year\x18\x07 \x01(\x05\x12\x11\n\tavailable\x18\x08 \x01(\x03\x12\x10\n\x08reserved\x18\t \x01(\x03\x12\x0c\n\x04sold\x18\n \x01(\x03\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\r \x01(\x03\"\x8b\x01\n\x0b\x42ookRequest\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0c\n\x04isbn\x18\x03 \x01(\t\x12\x13\n\x0bprice_cents\x18\x04 \x01(\x03\x12\r\n\x05stock\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0epublished_year\x18\x07 \x01(\x05\":\n\x0c\x42ookResponse\x12*\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1c.bookstore.inventory.v1.Book\"2\n\rBookIDRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xab\x02\n\x11\x42ookUpdateRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x12\n\x05title\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06\x61uthor\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x0bprice_cents\x18\x04 \x01(\x03H\x03\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x1b\n\x0epublished_year\x18\x06 \x01(\x05H\x05\x88\x01\x01\x12\x17\n\rset_available\x18\x07 \x01(\x03H\x00\x12\x1a\n\x10\x61\x64just_available\x18\x08 \x01(\x03H\x00\x42\x0e\n\x0cstock_changeB\x08\n\x06_titleB\t\n\x07_authorB\x0e\n\x0c_price_centsB\x0e\n\x0c_descriptionB\x11\n\x0f_published_year\"`\n\x14\x41vailabilityResponse\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08in_stock\x18\x02 \x01(\x08\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x12\n\ncan_fulfil\x18\x04 \x01(\x08\"\x97\x01\n\nBookFilter\x12\x0e\n\x06\x61uthor\x18\x01 \x01(\t\x12\x1c\n\x0fmin_price_cents\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x1c\n\x0fmax_price_cents\x18\x03 \x01(\x03H\x01\x88\x01\x01\x12\x15\n\rin_stock_only\x18\x04 \x01(\x08\x42\x12\n\x10_min_price_centsB\x12\n\x10_max_price_cents\"\x9d\x01\n\x10ListBooksRequest\x12\x32\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\".bookstore.inventory.v1.BookFilter\x12.\n\x04sort\x18\x02 \x01(\x0e\x32 .bookstore.inventory.v1.BookSort\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\xae\x01\n\x12SearchBooksRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x32\n\x06\x66ilter\x18\x02 \x01(\x0b\x32\".bookstore.inventory.v1.BookFilter\x12.\n\x04sort\x18\x03 \x01(\x0e\x32 .bookstore.inventory.v1.BookSort\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"Y\n\x11ListBooksResponse\x12+\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x1c.bookstore.inventory.v1.Book\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15StockInvariantRequest\"y\n\x17StockInvariantViolation\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x1a\n\x12initial_plus_added\x18\x02 \x01(\x03\x12\x11\n\tavailable\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x0c\n\x04sold\x18\x05 \x01(\x03\"t\n\x16StockInvariantResponse\x12\x15\n\rbooks_checked\x18\x01 \x01(\x03\x12\x43\n\nviolations\x18\x02 \x03(\x0b\x32/.bookstore.inventory.v1.StockInvariantViolation\"O\n\x19InventoryTimelineResponse\x12\x32\n\x05steps\x18\x01 \x03(\x0b\x32#.bookstore.timeline.v1.TimelineStep*\x99\x01\n\x08\x42ookSort\x12\x19\n\x15\x42OOK_SORT_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x42OOK_SORT_TITLE\x10\x01\x12\x14\n\x10\x42OOK_SORT_AUTHOR\x10\x02\x12\x17\n\x13\x42OOK_SORT_PRICE_ASC\x10\x03\x12\x18\n\x14\x42OOK_SORT_PRICE_DESC\x10\x04\x12\x14\n\x10\x42OOK_SORT_NEWEST\x10\x05\x32\xc2\x06\n\x10InventoryService\x12T\n\x07\x41\x64\x64\x42ook\x12#.bookstore.inventory.v1.BookRequest\x1a$.bookstore.inventory.v1.BookResponse\x12]\n\nUpdateBook\x12).bookstore.inventory.v1.BookUpdateRequest\x1a$.bookstore.inventory.v1.BookResponse\x12h\n\x11\x43heckAvailability\x12%.bookstore.inventory.v1.BookIDRequest\x1a,.bookstore.inventory.v1.AvailabilityResponse\x12]\n\x0eGetBookDetails\x12%.bookstore.inventory.v1.BookIDRequest\x1a$.bookstore.inventory.v1.BookResponse\x12`\n\tListBooks\x12(.bookstore.inventory.v1.ListBooksRequest\x1a).bookstore.inventory.v1.ListBooksResponse\x12\x64\n\x0bSearchBooks\x12*.bookstore.inventory.v1.SearchBooksRequest\x1a).bookstore.inventory.v1.ListBooksResponse\x12t\n\x13\x43heckStockInvariant\x12-.bookstore.inventory.v1.StockInvariantRequest\x1a..bookstore.inventory.v1.StockInvariantResponse\x12r\n\x10GetOrderTimeline\x12+.bookstore.timeline.v1.OrderTimelineRequest\x1a\x31.bookstore.inventory.v1.InventoryTimelineResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contracts.bookstore.inventory.v1.inventory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BOOKSORT']._serialized_start=1908
-  _globals['_BOOKSORT']._serialized_end=2061
-  _globals['_BOOK']._serialized_start=110
-  _globals['_BOOK']._serialized_end=403
-  _globals['_BOOKREQUEST']._serialized_start=406
-  _globals['_BOOKREQUEST']._serialized_end=545
-  _globals['_BOOKRESPONSE']._serialized_start=547
-  _globals['_BOOKRESPONSE']._serialized_end=605
-  _globals['_BOOKIDREQUEST']._serialized_start=607
-  _globals['_BOOKIDREQUEST']._serialized_end=657
-  _globals['_BOOKUPDATEREQUEST']._serialized_start=660
-  _globals['_BOOKUPDATEREQUEST']._serialized_end=959
-  _globals['_AVAILABILITYRESPONSE']._serialized_start=961
-  _globals['_AVAILABILITYRESPONSE']._serialized_end=1057
-  _globals['_BOOKFILTER']._serialized_start=1060
-  _globals['_BOOKFILTER']._serialized_end=1211
-  _globals['_LISTBOOKSREQUEST']._serialized_start=1214
-  _globals['_LISTBOOKSREQUEST']._serialized_end=1371
-  _globals['_SEARCHBOOKSREQUEST']._serialized_start=1374
-  _globals['_SEARCHBOOKSREQUEST']._serialized_end=1548
-  _globals['_LISTBOOKSRESPONSE']._serialized_start=1550
-  _globals['_LISTBOOKSRESPONSE']._serialized_end=1639
-  _globals['_STOCKINVARIANTREQUEST']._serialized_start=1641
-  _globals['_STOCKINVARIANTREQUEST']._serialized_end=1664
-  _globals['_STOCKINVARIANTVIOLATION']._serialized_start=1666
-  _globals['_STOCKINVARIANTVIOLATION']._serialized_end=1787
-  _globals['_STOCKINVARIANTRESPONSE']._serialized_start=1789
-  _globals['_STOCKINVARIANTRESPONSE']._serialized_end=1905
-  _globals['_INVENTORYSERVICE']._serialized_start=2064
-  _globals['_INVENTORYSERVICE']._serialized_end=2782
+  _globals['_BOOKSORT']._serialized_start=2037
+  _globals['_BOOKSORT']._serialized_end=2190
+  _globals['_BOOK']._serialized_start=158
+  _globals['_BOOK']._serialized_end=451
+  _globals['_BOOKREQUEST']._serialized_start=454
+  _globals['_BOOKREQUEST']._serialized_end=593
+  _globals['_BOOKRESPONSE']._serialized_start=595
+  _globals['_BOOKRESPONSE']._serialized_end=653
+  _globals['_BOOKIDREQUEST']._serialized_start=655
+  _globals['_BOOKIDREQUEST']._serialized_end=705
+  _globals['_BOOKUPDATEREQUEST']._serialized_start=708
+  _globals['_BOOKUPDATEREQUEST']._serialized_end=1007
+  _globals['_AVAILABILITYRESPONSE']._serialized_start=1009
+  _globals['_AVAILABILITYRESPONSE']._serialized_end=1105
+  _globals['_BOOKFILTER']._serialized_start=1108
+  _globals['_BOOKFILTER']._serialized_end=1259
+  _globals['_LISTBOOKSREQUEST']._serialized_start=1262
+  _globals['_LISTBOOKSREQUEST']._serialized_end=1419
+  _globals['_SEARCHBOOKSREQUEST']._serialized_start=1422
+  _globals['_SEARCHBOOKSREQUEST']._serialized_end=1596
+  _globals['_LISTBOOKSRESPONSE']._serialized_start=1598
+  _globals['_LISTBOOKSRESPONSE']._serialized_end=1687
+  _globals['_STOCKINVARIANTREQUEST']._serialized_start=1689
+  _globals['_STOCKINVARIANTREQUEST']._serialized_end=1712
+  _globals['_STOCKINVARIANTVIOLATION']._serialized_start=1714
+  _globals['_STOCKINVARIANTVIOLATION']._serialized_end=1835
+  _globals['_STOCKINVARIANTRESPONSE']._serialized_start=1837
+  _globals['_STOCKINVARIANTRESPONSE']._serialized_end=1953
+  _globals['_INVENTORYTIMELINERESPONSE']._serialized_start=1955
+  _globals['_INVENTORYTIMELINERESPONSE']._serialized_end=2034
+  _globals['_INVENTORYSERVICE']._serialized_start=2193
+  _globals['_INVENTORYSERVICE']._serialized_end=3027
 # @@protoc_insertion_point(module_scope)

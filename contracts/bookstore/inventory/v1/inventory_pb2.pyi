@@ -4,6 +4,7 @@ isort:skip_file
 The inventory service: the catalogue and the stock it owns."""
 
 from collections import abc as _abc
+from contracts.bookstore.timeline.v1 import timeline_pb2 as _timeline_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -473,3 +474,23 @@ class StockInvariantResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StockInvariantResponse: _TypeAlias = StockInvariantResponse  # noqa: Y015
+
+@_typing.final
+class InventoryTimelineResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[_timeline_pb2.TimelineStep]: ...
+    def __init__(
+        self,
+        *,
+        steps: _abc.Iterable[_timeline_pb2.TimelineStep] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["steps", b"steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InventoryTimelineResponse: _TypeAlias = InventoryTimelineResponse  # noqa: Y015

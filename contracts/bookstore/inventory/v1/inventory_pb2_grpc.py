@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from contracts.bookstore.inventory.v1 import inventory_pb2 as contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2
+from contracts.bookstore.timeline.v1 import timeline_pb2 as contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -69,6 +70,11 @@ class InventoryServiceStub:
                 request_serializer=contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.StockInvariantRequest.SerializeToString,
                 response_deserializer=contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.StockInvariantResponse.FromString,
                 _registered_method=True)
+        self.GetOrderTimeline = channel.unary_unary(
+                '/bookstore.inventory.v1.InventoryService/GetOrderTimeline',
+                request_serializer=contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2.OrderTimelineRequest.SerializeToString,
+                response_deserializer=contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.InventoryTimelineResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -122,6 +128,13 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOrderTimeline(self, request, context):
+        """An order's saga steps here, oldest first (the order's owner or an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +172,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.CheckStockInvariant,
                     request_deserializer=contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.StockInvariantRequest.FromString,
                     response_serializer=contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.StockInvariantResponse.SerializeToString,
+            ),
+            'GetOrderTimeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderTimeline,
+                    request_deserializer=contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2.OrderTimelineRequest.FromString,
+                    response_serializer=contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.InventoryTimelineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +368,33 @@ class InventoryService:
             '/bookstore.inventory.v1.InventoryService/CheckStockInvariant',
             contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.StockInvariantRequest.SerializeToString,
             contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.StockInvariantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderTimeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.inventory.v1.InventoryService/GetOrderTimeline',
+            contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2.OrderTimelineRequest.SerializeToString,
+            contracts_dot_bookstore_dot_inventory_dot_v1_dot_inventory__pb2.InventoryTimelineResponse.FromString,
             options,
             channel_credentials,
             insecure,

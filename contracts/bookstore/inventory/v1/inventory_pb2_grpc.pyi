@@ -5,6 +5,7 @@ The inventory service: the catalogue and the stock it owns."""
 
 from collections import abc as _abc
 from contracts.bookstore.inventory.v1 import inventory_pb2 as _inventory_pb2
+from contracts.bookstore.timeline.v1 import timeline_pb2 as _timeline_pb2
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc
@@ -44,6 +45,8 @@ class InventoryServiceStub:
     """Case-insensitive text search over title and author, with the same filters."""
     CheckStockInvariant: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.StockInvariantRequest, _inventory_pb2.StockInvariantResponse]
     """Checks initial + added = available + reserved + sold for every book (admin)."""
+    GetOrderTimeline: _grpc.UnaryUnaryMultiCallable[_timeline_pb2.OrderTimelineRequest, _inventory_pb2.InventoryTimelineResponse]
+    """An order's saga steps here, oldest first (the order's owner or an admin)."""
 
 @_typing.type_check_only
 class InventoryServiceAsyncStub(InventoryServiceStub):
@@ -61,6 +64,8 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     """Case-insensitive text search over title and author, with the same filters."""
     CheckStockInvariant: _aio.UnaryUnaryMultiCallable[_inventory_pb2.StockInvariantRequest, _inventory_pb2.StockInvariantResponse]  # type: ignore[assignment]
     """Checks initial + added = available + reserved + sold for every book (admin)."""
+    GetOrderTimeline: _aio.UnaryUnaryMultiCallable[_timeline_pb2.OrderTimelineRequest, _inventory_pb2.InventoryTimelineResponse]  # type: ignore[assignment]
+    """An order's saga steps here, oldest first (the order's owner or an admin)."""
 
 class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -117,5 +122,13 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.StockInvariantResponse, _abc.Awaitable[_inventory_pb2.StockInvariantResponse]]:
         """Checks initial + added = available + reserved + sold for every book (admin)."""
+
+    @_abc_1.abstractmethod
+    def GetOrderTimeline(
+        self,
+        request: _timeline_pb2.OrderTimelineRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.InventoryTimelineResponse, _abc.Awaitable[_inventory_pb2.InventoryTimelineResponse]]:
+        """An order's saga steps here, oldest first (the order's owner or an admin)."""
 
 def add_InventoryServiceServicer_to_server(servicer: InventoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

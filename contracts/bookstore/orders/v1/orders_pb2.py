@@ -22,38 +22,41 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from contracts.bookstore.timeline.v1 import timeline_pb2 as contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*contracts/bookstore/orders/v1/orders.proto\x12\x13\x62ookstore.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"5\n\x10OrderLineRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x85\x01\n\x0cOrderRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x34\n\x05lines\x18\x02 \x03(\x0b\x32%.bookstore.orders.v1.OrderLineRequest\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x15\n\rpayment_token\x18\x04 \x01(\t\"\x8b\x01\n\tOrderLine\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x18\n\x10unit_price_cents\x18\x04 \x01(\x03\x12\x18\n\x10line_total_cents\x18\x05 \x01(\x03\x12\x18\n\x10rejection_reason\x18\x06 \x01(\t\"x\n\x0cStatusChange\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .bookstore.orders.v1.OrderStatus\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xd9\x02\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32 .bookstore.orders.v1.OrderStatus\x12-\n\x05lines\x18\x04 \x03(\x0b\x32\x1e.bookstore.orders.v1.OrderLine\x12\x13\n\x0btotal_cents\x18\x05 \x01(\x03\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x19\n\x11payment_reference\x18\x07 \x01(\t\x12\x32\n\x07history\x18\x08 \x03(\x0b\x32!.bookstore.orders.v1.StatusChange\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\rOrderResponse\x12)\n\x05order\x18\x01 \x01(\x0b\x32\x1a.bookstore.orders.v1.Order\"\"\n\x0eOrderIDRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"n\n\x18OrderStatusUpdateRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x30\n\x06status\x18\x02 \x01(\x0e\x32 .bookstore.orders.v1.OrderStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\"G\n\rUserIDRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x14OrderHistoryResponse\x12*\n\x06orders\x18\x01 \x03(\x0b\x32\x1a.bookstore.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xce\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1a\n\x16ORDER_STATUS_CONFIRMED\x10\x02\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x03\x12\x1a\n\x16ORDER_STATUS_COMPLETED\x10\x04\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x05\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x06\x32\xb9\x04\n\x0cOrderService\x12S\n\nPlaceOrder\x12!.bookstore.orders.v1.OrderRequest\x1a\".bookstore.orders.v1.OrderResponse\x12\x66\n\x11UpdateOrderStatus\x12-.bookstore.orders.v1.OrderStatusUpdateRequest\x1a\".bookstore.orders.v1.OrderResponse\x12Y\n\x0eGetOrderStatus\x12#.bookstore.orders.v1.OrderIDRequest\x1a\".bookstore.orders.v1.OrderResponse\x12`\n\x0fGetOrderHistory\x12\".bookstore.orders.v1.UserIDRequest\x1a).bookstore.orders.v1.OrderHistoryResponse\x12V\n\x0b\x43\x61ncelOrder\x12#.bookstore.orders.v1.OrderIDRequest\x1a\".bookstore.orders.v1.OrderResponse\x12W\n\nWatchOrder\x12#.bookstore.orders.v1.OrderIDRequest\x1a\".bookstore.orders.v1.OrderResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*contracts/bookstore/orders/v1/orders.proto\x12\x13\x62ookstore.orders.v1\x1a.contracts/bookstore/timeline/v1/timeline.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"5\n\x10OrderLineRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x85\x01\n\x0cOrderRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x34\n\x05lines\x18\x02 \x03(\x0b\x32%.bookstore.orders.v1.OrderLineRequest\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\x15\n\rpayment_token\x18\x04 \x01(\t\"\x8b\x01\n\tOrderLine\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x18\n\x10unit_price_cents\x18\x04 \x01(\x03\x12\x18\n\x10line_total_cents\x18\x05 \x01(\x03\x12\x18\n\x10rejection_reason\x18\x06 \x01(\t\"x\n\x0cStatusChange\x12\x30\n\x06status\x18\x01 \x01(\x0e\x32 .bookstore.orders.v1.OrderStatus\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xd9\x02\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32 .bookstore.orders.v1.OrderStatus\x12-\n\x05lines\x18\x04 \x03(\x0b\x32\x1e.bookstore.orders.v1.OrderLine\x12\x13\n\x0btotal_cents\x18\x05 \x01(\x03\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x19\n\x11payment_reference\x18\x07 \x01(\t\x12\x32\n\x07history\x18\x08 \x03(\x0b\x32!.bookstore.orders.v1.StatusChange\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\rOrderResponse\x12)\n\x05order\x18\x01 \x01(\x0b\x32\x1a.bookstore.orders.v1.Order\"\"\n\x0eOrderIDRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"n\n\x18OrderStatusUpdateRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x30\n\x06status\x18\x02 \x01(\x0e\x32 .bookstore.orders.v1.OrderStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\"G\n\rUserIDRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x14OrderHistoryResponse\x12*\n\x06orders\x18\x01 \x03(\x0b\x32\x1a.bookstore.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"v\n\x15OrderTimelineResponse\x12)\n\x05order\x18\x01 \x01(\x0b\x32\x1a.bookstore.orders.v1.Order\x12\x32\n\x05steps\x18\x02 \x03(\x0b\x32#.bookstore.timeline.v1.TimelineStep*\xce\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x1a\n\x16ORDER_STATUS_CONFIRMED\x10\x02\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x03\x12\x1a\n\x16ORDER_STATUS_COMPLETED\x10\x04\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x05\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x06\x32\xa6\x05\n\x0cOrderService\x12S\n\nPlaceOrder\x12!.bookstore.orders.v1.OrderRequest\x1a\".bookstore.orders.v1.OrderResponse\x12\x66\n\x11UpdateOrderStatus\x12-.bookstore.orders.v1.OrderStatusUpdateRequest\x1a\".bookstore.orders.v1.OrderResponse\x12Y\n\x0eGetOrderStatus\x12#.bookstore.orders.v1.OrderIDRequest\x1a\".bookstore.orders.v1.OrderResponse\x12`\n\x0fGetOrderHistory\x12\".bookstore.orders.v1.UserIDRequest\x1a).bookstore.orders.v1.OrderHistoryResponse\x12V\n\x0b\x43\x61ncelOrder\x12#.bookstore.orders.v1.OrderIDRequest\x1a\".bookstore.orders.v1.OrderResponse\x12W\n\nWatchOrder\x12#.bookstore.orders.v1.OrderIDRequest\x1a\".bookstore.orders.v1.OrderResponse0\x01\x12k\n\x10GetOrderTimeline\x12+.bookstore.timeline.v1.OrderTimelineRequest\x1a*.bookstore.orders.v1.OrderTimelineResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'contracts.bookstore.orders.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATUS']._serialized_start=1278
-  _globals['_ORDERSTATUS']._serialized_end=1484
-  _globals['_ORDERLINEREQUEST']._serialized_start=100
-  _globals['_ORDERLINEREQUEST']._serialized_end=153
-  _globals['_ORDERREQUEST']._serialized_start=156
-  _globals['_ORDERREQUEST']._serialized_end=289
-  _globals['_ORDERLINE']._serialized_start=292
-  _globals['_ORDERLINE']._serialized_end=431
-  _globals['_STATUSCHANGE']._serialized_start=433
-  _globals['_STATUSCHANGE']._serialized_end=553
-  _globals['_ORDER']._serialized_start=556
-  _globals['_ORDER']._serialized_end=901
-  _globals['_ORDERRESPONSE']._serialized_start=903
-  _globals['_ORDERRESPONSE']._serialized_end=961
-  _globals['_ORDERIDREQUEST']._serialized_start=963
-  _globals['_ORDERIDREQUEST']._serialized_end=997
-  _globals['_ORDERSTATUSUPDATEREQUEST']._serialized_start=999
-  _globals['_ORDERSTATUSUPDATEREQUEST']._serialized_end=1109
-  _globals['_USERIDREQUEST']._serialized_start=1111
-  _globals['_USERIDREQUEST']._serialized_end=1182
-  _globals['_ORDERHISTORYRESPONSE']._serialized_start=1184
-  _globals['_ORDERHISTORYRESPONSE']._serialized_end=1275
-  _globals['_ORDERSERVICE']._serialized_start=1487
-  _globals['_ORDERSERVICE']._serialized_end=2056
+  _globals['_ORDERSTATUS']._serialized_start=1446
+  _globals['_ORDERSTATUS']._serialized_end=1652
+  _globals['_ORDERLINEREQUEST']._serialized_start=148
+  _globals['_ORDERLINEREQUEST']._serialized_end=201
+  _globals['_ORDERREQUEST']._serialized_start=204
+  _globals['_ORDERREQUEST']._serialized_end=337
+  _globals['_ORDERLINE']._serialized_start=340
+  _globals['_ORDERLINE']._serialized_end=479
+  _globals['_STATUSCHANGE']._serialized_start=481
+  _globals['_STATUSCHANGE']._serialized_end=601
+  _globals['_ORDER']._serialized_start=604
+  _globals['_ORDER']._serialized_end=949
+  _globals['_ORDERRESPONSE']._serialized_start=951
+  _globals['_ORDERRESPONSE']._serialized_end=1009
+  _globals['_ORDERIDREQUEST']._serialized_start=1011
+  _globals['_ORDERIDREQUEST']._serialized_end=1045
+  _globals['_ORDERSTATUSUPDATEREQUEST']._serialized_start=1047
+  _globals['_ORDERSTATUSUPDATEREQUEST']._serialized_end=1157
+  _globals['_USERIDREQUEST']._serialized_start=1159
+  _globals['_USERIDREQUEST']._serialized_end=1230
+  _globals['_ORDERHISTORYRESPONSE']._serialized_start=1232
+  _globals['_ORDERHISTORYRESPONSE']._serialized_end=1323
+  _globals['_ORDERTIMELINERESPONSE']._serialized_start=1325
+  _globals['_ORDERTIMELINERESPONSE']._serialized_end=1443
+  _globals['_ORDERSERVICE']._serialized_start=1655
+  _globals['_ORDERSERVICE']._serialized_end=2333
 # @@protoc_insertion_point(module_scope)

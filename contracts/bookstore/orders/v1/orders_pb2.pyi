@@ -4,6 +4,7 @@ isort:skip_file
 The order service: orders, their saga outcome and payments."""
 
 from collections import abc as _abc
+from contracts.bookstore.timeline.v1 import timeline_pb2 as _timeline_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -322,3 +323,27 @@ class OrderHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OrderHistoryResponse: _TypeAlias = OrderHistoryResponse  # noqa: Y015
+
+@_typing.final
+class OrderTimelineResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___Order: ...
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[_timeline_pb2.TimelineStep]: ...
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+        steps: _abc.Iterable[_timeline_pb2.TimelineStep] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "steps", b"steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderTimelineResponse: _TypeAlias = OrderTimelineResponse  # noqa: Y015

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from contracts.bookstore.orders.v1 import orders_pb2 as contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2
+from contracts.bookstore.timeline.v1 import timeline_pb2 as contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -64,6 +65,11 @@ class OrderServiceStub:
                 request_serializer=contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderIDRequest.SerializeToString,
                 response_deserializer=contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderResponse.FromString,
                 _registered_method=True)
+        self.GetOrderTimeline = channel.unary_unary(
+                '/bookstore.orders.v1.OrderService/GetOrderTimeline',
+                request_serializer=contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2.OrderTimelineRequest.SerializeToString,
+                response_deserializer=contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderTimelineResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -110,6 +116,13 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOrderTimeline(self, request, context):
+        """The order's saga steps here, oldest first, and the order now (owner or admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +155,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.WatchOrder,
                     request_deserializer=contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderIDRequest.FromString,
                     response_serializer=contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderResponse.SerializeToString,
+            ),
+            'GetOrderTimeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderTimeline,
+                    request_deserializer=contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2.OrderTimelineRequest.FromString,
+                    response_serializer=contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderTimelineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -306,6 +324,33 @@ class OrderService:
             '/bookstore.orders.v1.OrderService/WatchOrder',
             contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderIDRequest.SerializeToString,
             contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderTimeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.orders.v1.OrderService/GetOrderTimeline',
+            contracts_dot_bookstore_dot_timeline_dot_v1_dot_timeline__pb2.OrderTimelineRequest.SerializeToString,
+            contracts_dot_bookstore_dot_orders_dot_v1_dot_orders__pb2.OrderTimelineResponse.FromString,
             options,
             channel_credentials,
             insecure,

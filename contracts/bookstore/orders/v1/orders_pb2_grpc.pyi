@@ -5,6 +5,7 @@ The order service: orders, their saga outcome and payments."""
 
 from collections import abc as _abc
 from contracts.bookstore.orders.v1 import orders_pb2 as _orders_pb2
+from contracts.bookstore.timeline.v1 import timeline_pb2 as _timeline_pb2
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc
@@ -42,6 +43,8 @@ class OrderServiceStub:
     """Cancels an order for its owner while it has not shipped."""
     WatchOrder: _grpc.UnaryStreamMultiCallable[_orders_pb2.OrderIDRequest, _orders_pb2.OrderResponse]
     """Sends the order now, then every change until it reaches a terminal state."""
+    GetOrderTimeline: _grpc.UnaryUnaryMultiCallable[_timeline_pb2.OrderTimelineRequest, _orders_pb2.OrderTimelineResponse]
+    """The order's saga steps here, oldest first, and the order now (owner or admin)."""
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -57,6 +60,8 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """Cancels an order for its owner while it has not shipped."""
     WatchOrder: _aio.UnaryStreamMultiCallable[_orders_pb2.OrderIDRequest, _orders_pb2.OrderResponse]  # type: ignore[assignment]
     """Sends the order now, then every change until it reaches a terminal state."""
+    GetOrderTimeline: _aio.UnaryUnaryMultiCallable[_timeline_pb2.OrderTimelineRequest, _orders_pb2.OrderTimelineResponse]  # type: ignore[assignment]
+    """The order's saga steps here, oldest first, and the order now (owner or admin)."""
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -105,5 +110,13 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_orders_pb2.OrderResponse], _abc.AsyncIterator[_orders_pb2.OrderResponse]]:
         """Sends the order now, then every change until it reaches a terminal state."""
+
+    @_abc_1.abstractmethod
+    def GetOrderTimeline(
+        self,
+        request: _timeline_pb2.OrderTimelineRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.OrderTimelineResponse, _abc.Awaitable[_orders_pb2.OrderTimelineResponse]]:
+        """The order's saga steps here, oldest first, and the order now (owner or admin)."""
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
