@@ -2,7 +2,10 @@
 
 Order of work for each message:
 
-1. Decode it as the type its subscription names; anything else is dead-lettered.
+1. Check its content type, decode it as the type its subscription names, and have the
+   registry's validator for that type look at it; a message failing any of these is
+   dead-lettered at once (no retry, no handler, no dedup mark), with the reason in
+   ``x-error``.
 2. Look its event id up in ``processed_events``: a duplicate is acknowledged before the
    handler does anything at all (no outside effect, no log of the handler's).
 3. Run the subscription's outside phase, if any, with no transaction open.
@@ -31,7 +34,7 @@ from saga._runner import Outbox
 from saga._store import utcnow
 from saga._subscriptions import Subscription, Subscriptions
 from saga._transport import Disposition, Verdict
-from saga.errors import PoisonMessage, UndecodableMessage
+from saga.errors import InvalidEvent, PoisonMessage, UndecodableMessage
 from saga.retry import Backoff, describe
 from saga.unit_of_work import UnitOfWork
 
@@ -80,8 +83,13 @@ class Dispatcher:
             subscription = self._subscriptions.get(name)
             if subscription is None:
                 raise UndecodableMessage(f"no handler here for {name!r}")
+            if (problem := self._outbox.registry.problem(event)) is not None:
+                raise InvalidEvent(f"{name} is not valid: {problem}")
         except UndecodableMessage as exc:
             log.error("undecodable message", extra={**context, "error": describe(exc)})
+            return Verdict(Disposition.DEAD_LETTER, attempts=0, error=describe(exc))
+        except InvalidEvent as exc:
+            log.error("invalid event", extra={**context, "error": describe(exc)})
             return Verdict(Disposition.DEAD_LETTER, attempts=0, error=describe(exc))
 
         attempts = 0
