@@ -6,8 +6,9 @@ Order of work for each message:
    registry's validator for that type look at it; a message failing any of these is
    dead-lettered at once (no retry, no handler, no dedup mark), with the reason in
    ``x-error``.
-2. Look its event id up in ``processed_events``: a duplicate is acknowledged before the
-   handler does anything at all (no outside effect, no log of the handler's).
+2. Look its event id (the body's own, else the message id) up in ``processed_events``: a
+   duplicate is acknowledged before the handler does anything at all (no outside effect, no
+   log of the handler's).
 3. Run the subscription's outside phase, if any, with no transaction open.
 4. Run the handler in one outbox transaction that also inserts the event id into
    ``processed_events``. That insert stays the authority: two copies handled side by side
@@ -110,10 +111,19 @@ class Dispatcher:
         log.info("event handled", extra={**context, "attempts": attempts})
         return Verdict(Disposition.ACK, attempts)
 
+    def _event_id(self, delivery: Delivery, event: Message) -> str:
+        """The id to deduplicate on: the event's own (from its body), so a copy sent again
+        under another message id is still a duplicate; the message id for one with none."""
+        try:
+            own = self._outbox.registry.event_id(event)
+        except AttributeError:  # an open registry, and a message without a ``meta`` field
+            own = ""
+        return own or str(delivery.message_id)
+
     async def _handle_once(
         self, delivery: Delivery, name: str, event: Message, subscription: Subscription
     ) -> None:
-        event_id = delivery.message_id
+        event_id = self._event_id(delivery, event)
         if await self._processed.find_one({"_id": event_id}, {"_id": 1}) is not None:
             raise _AlreadyHandled
         outcome: Any = None
