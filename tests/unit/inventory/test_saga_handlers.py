@@ -3,6 +3,7 @@ expired hold is released once and never sold, an invalid message is never handle
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -23,7 +24,8 @@ from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.metrics import HOLDS_RELEASED
 from runtime.mongo import Document
-from saga import Backoff, Delivery, Envelope, InMemoryBroker, SagaParticipant
+from saga import Backoff, Delivery, Envelope, InMemoryBroker, Outbox, SagaParticipant
+from tests.integration.saga.helpers import eventually
 
 FAST = Backoff(initial=0.01, maximum=0.05)
 ORDER = uuid.uuid4().hex
@@ -86,8 +88,9 @@ class Inventory:
         return stored["available"], stored["reserved"], stored["sold"]
 
     def sweeper(self) -> HoldSweeper:
+        """A sweeper with a zero timeout and its own outbox, as another process would have."""
         stock = StockStore(self.db)
-        return HoldSweeper(stock, StockLedger(stock), self.saga.outbox,
+        return HoldSweeper(stock, StockLedger(stock), Outbox(self.db, EVENTS),
                            timeout=timedelta(0), interval=0.05)
 
     async def send(self, event: ev.OrderPlaced | ev.OrderConfirmed, **kwargs: str) -> None:
@@ -125,7 +128,12 @@ async def test_an_expired_hold_is_released_once_reported_and_never_sold(
 
     # Two instances sweeping at once: the hold is released by exactly one of them.
     first, second = inventory.sweeper(), inventory.sweeper()
-    assert sorted([await first.sweep_once(), await second.sweep_once()]) == [0, 1]
+    assert sorted(await asyncio.gather(first.sweep_once(), second.sweep_once())) == [0, 1]
+
+    async def reported() -> bool:  # the relay polls for the sweepers' outbox records
+        return any(e.type == "StockRejected" for e in inventory.broker.published)
+
+    await eventually(reported)
     await inventory.broker.idle()
 
     assert await inventory.counts() == (5, 0, 0)
