@@ -171,7 +171,7 @@ def main() -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
             mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300,
-            instances=args.instances,
+            instances=args.instances, BOOKSTORE_HOLD_TIMEOUT_SECONDS="600",  # > the order's
             BOOKSTORE_SAGA_PREFETCH=str(args.prefetch)) as stack:
         results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
     results["settings"] = vars(args) | {"logs": str(args.logs or ""),

@@ -3,8 +3,11 @@ tests."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -12,6 +15,7 @@ from inventory.cache import BookCache
 from inventory.config import InventorySettings
 from inventory.events import EVENTS
 from inventory.handlers import InventoryHandlers, subscriptions
+from inventory.holds import HoldSweeper
 from inventory.service import InventoryService
 from inventory.stock import StockLedger
 from inventory.stock_store import StockStore
@@ -37,13 +41,26 @@ def saga_participant(settings: InventorySettings, db: AsyncDatabase[Document],
 @asynccontextmanager
 async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
                    ) -> AsyncIterator[Sequence[ServiceBinding]]:
-    """Indexes, the saga's reactions, the book cache; yields the gRPC service to serve."""
+    """Indexes, the saga's reactions, the hold sweeper, the book cache; yields the gRPC
+    service to serve."""
     verifier = TokenVerifier(load_public_key(settings))
     store = BookStore(db)
     await store.ensure_indexes()
-    table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
+    stock = StockStore(db)
+    await stock.ensure_indexes()
+    ledger = StockLedger(stock)
+    table = subscriptions(InventoryHandlers(ledger))
     async with saga_participant(settings, db, table) as saga, BookCache(store) as cache:
-        yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
+        sweeper = HoldSweeper(stock, ledger, saga.outbox,
+                              timeout=timedelta(seconds=settings.hold_timeout_seconds),
+                              interval=settings.hold_sweep_interval)
+        sweeping = asyncio.create_task(sweeper.run(), name="hold-sweeper")
+        try:
+            yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
 
 
 APP = ServiceApp(InventorySettings, assemble, uses_broker=True)

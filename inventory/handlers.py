@@ -4,7 +4,8 @@ Each runs inside the consumer's transaction (``uow.session``), after the consume
 event id not yet handled, and records it there, so the stock change, the reservation and the
 reply commit together or not at all. An OrderPlaced for an order cancelled first is answered
 with StockRejected (ORDER_CANCELLED): the orders service then hears about every order it
-placed, and holds nothing for it.
+placed, and holds nothing for it. An OrderConfirmed for a hold that expired
+(:mod:`inventory.holds`) sells nothing: the copies are on sale again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
-from inventory.reservations import Line, Reason, Rejected
+from inventory.reservations import Line, Reason, Rejected, State
 from inventory.stock import StockCorruptedError, StockLedger
 from saga import PoisonMessage, Subscriptions, UnitOfWork
 
@@ -51,8 +52,14 @@ class InventoryHandlers:
             sold = await self._ledger.confirm(event.order_id, uow)
         except StockCorruptedError as exc:
             raise PoisonMessage(str(exc)) from exc
-        if not sold:
-            log.warning("confirmation with nothing held", extra={"order_id": event.order_id})
+        if sold:
+            return
+        if await self._ledger.state(event.order_id, uow) == State.EXPIRED:
+            # Its copies went back on sale; orders, told by StockRejected (HOLD_EXPIRED),
+            # cancels the order and refunds it.
+            log.warning("sale of an expired hold refused", extra={"order_id": event.order_id})
+            return
+        log.warning("confirmation with nothing held", extra={"order_id": event.order_id})
 
     async def on_order_cancelled(self, event: ev.OrderCancelled, uow: UnitOfWork) -> None:
         try:

@@ -4,7 +4,11 @@ A reservation document per order records where its copies are, and moves only fo
 
     (none) ──OrderPlaced──▶ held ──OrderConfirmed──▶ sold
       │          └─(a line fails)─▶ rejected   held ──OrderCancelled──▶ released
+      │                                        held ──hold timeout──▶ expired
       └──OrderCancelled──▶ cancelled   (a tombstone: a later OrderPlaced holds nothing)
+
+An expired hold is never sold: its copies went back on sale, and a late OrderConfirmed finds
+nothing held (orders, told by StockRejected HOLD_EXPIRED, cancels and refunds the order).
 
 Every change names the state it leaves in its filter, so a duplicate or late event finds
 nothing to change and does nothing.
@@ -22,6 +26,7 @@ class State(enum.StrEnum):
     SOLD = "sold"
     RETURNED = "returned"  # sold, then the order was cancelled before shipping: back on sale
     RELEASED = "released"
+    EXPIRED = "expired"  # held past the hold timeout: released by inventory itself
     REJECTED = "rejected"
     CANCELLED = "cancelled"
 

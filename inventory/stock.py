@@ -87,6 +87,19 @@ class StockLedger:
             await self._move(line, uow, take="reserved", give="available")
         return CancelResult.IGNORED if lines is None else CancelResult.RELEASED
 
+    async def expire(self, order_id: str, uow: UnitOfWork) -> tuple[Line, ...] | None:
+        """Put a hold that outlived the hold timeout back on sale; its lines, or ``None`` if
+        it is no longer held (sold, released, or expired by another instance meanwhile)."""
+        lines = await self._leave(order_id, State.HELD, State.EXPIRED, uow)
+        for line in lines or ():
+            await self._move(line, uow, take="reserved", give="available")
+        return lines
+
+    async def state(self, order_id: str, uow: UnitOfWork) -> State | None:
+        """Where the order's reservation is now, if it has one."""
+        existing = await self._store.reservation(order_id, uow.session)
+        return None if existing is None else existing.state
+
     async def _hold(self, lines: Sequence[Line], uow: UnitOfWork) -> list[FailedLine]:
         """Take every line; on any failure give back what was taken and report each failure."""
         taken: list[Line] = []

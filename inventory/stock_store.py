@@ -8,7 +8,9 @@ orders can never oversell; a reservation moves between states only from the stat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,6 +41,19 @@ class StockStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._books: AsyncCollection[Document] = db[BOOKS]
         self._reservations: AsyncCollection[Document] = db[RESERVATIONS]
+
+    async def ensure_indexes(self) -> None:
+        """The hold sweep's query: held reservations, oldest first (a reservation's
+        ``updated_at`` is when it entered its state)."""
+        await self._reservations.create_indexes([
+            IndexModel([("state", ASCENDING), ("updated_at", ASCENDING)], name="state_age")])
+
+    async def held_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Order ids of reservations held since before ``cutoff``, oldest first."""
+        cursor = self._reservations.find(
+            {"state": State.HELD, "updated_at": {"$lt": cutoff}}, {"_id": 1},
+        ).sort("updated_at", ASCENDING).limit(limit)
+        return [str(doc["_id"]) async for doc in cursor]
 
     async def claim(self, order_id: str, lines: tuple[Line, ...],
                     session: AsyncClientSession, *, user_id: str = "") -> bool:

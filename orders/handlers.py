@@ -12,6 +12,10 @@ idempotent per order, so a redelivery or a retry gets the first result instead o
 twice. Then :meth:`settle`, in the consumer's transaction, moves the order on what the charge
 answered. If the order was cancelled meanwhile (the timeout sweeper), the stock is released
 again and the order marked for the sweeper to refund: no refund call inside the transaction.
+A reservation for an order this service does not know is answered with ``OrderCancelled``,
+so the copies are not held until inventory's hold timeout. A ``StockRejected`` whose lines
+say HOLD_EXPIRED comes after inventory released a hold by its timeout: the order is cancelled
+(and refunded) if PENDING or CONFIRMED, since those copies will not be sold to it.
 If a settlement loses a race (the order moved since it was read), the handler raises
 :class:`OrderChanged` and the consumer runs both steps again on the fresh state.
 """
@@ -30,15 +34,26 @@ from saga import Subscriptions, UnitOfWork, in_transaction
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_ORDER = "no such order"
+HOLD_EXPIRED = "stock hold expired before the order was settled"
+# What a StockRejected for an expired hold cancels; later statuses are people's business.
+HOLD_EXPIRY_CANCELS = sources_of(Status.CANCELLED, Actor.SAGA)
+
 REJECTION_TEXT = {
     ev.REJECTION_REASON_UNKNOWN_BOOK: "book not in the catalogue",
     ev.REJECTION_REASON_INSUFFICIENT_STOCK: "not enough stock",
     ev.REJECTION_REASON_ORDER_CANCELLED: "order was cancelled",
+    ev.REJECTION_REASON_HOLD_EXPIRED: "stock hold expired",
 }
 
 
 class OrderChanged(Exception):  # noqa: N818 - a retry signal, named for what happened
     """The order moved between reading it and settling it; handle the event again."""
+
+
+def hold_expired(event: ev.StockRejected) -> bool:
+    """Inventory released a hold it had reserved (its hold timeout), rather than refusing one."""
+    return any(line.reason == ev.REJECTION_REASON_HOLD_EXPIRED for line in event.lines)
 
 
 def rejection_text(line: ev.RejectedLine) -> str:
@@ -58,6 +73,9 @@ class OrderHandlers:
         if order is None:
             log.warning("rejection for an unknown order", extra={"order_id": event.order_id})
             return
+        if hold_expired(event):
+            await self._hold_expired(order.id, order.status, uow)
+            return
         if order.status is not Status.PENDING:
             log.info("late rejection ignored",
                      extra={"order_id": order.id, "status": order.status.value})
@@ -72,6 +90,20 @@ class OrderHandlers:
                                             session=uow.session, lines=lines):
             raise OrderChanged(order.id)
         log.info("order rejected", extra={"order_id": order.id})
+
+    async def _hold_expired(self, order_id: str, status: Status, uow: UnitOfWork) -> None:
+        """Inventory gave the held copies back and will not sell them: an order still PENDING
+        or already CONFIRMED is cancelled and owed a refund (a no-op if it never paid; a
+        charge still in flight is given back by :meth:`settle`, which finds it CANCELLED)."""
+        if status not in HOLD_EXPIRY_CANCELS:
+            log.info("late rejection ignored", extra={"order_id": order_id,
+                                                      "status": status.value})
+            return
+        if not await self._store.transition(order_id, {status}, Status.CANCELLED, HOLD_EXPIRED,
+                                            session=uow.session, refund_due=True):
+            raise OrderChanged(order_id)
+        uow.emit(ev.OrderCancelled(order_id=order_id, reason=HOLD_EXPIRED))
+        log.warning("order cancelled: stock hold expired", extra={"order_id": order_id})
 
     async def charge(self, event: ev.StockReserved) -> PaymentResult | None:
         """Outside any transaction: charge a PENDING order; ``None`` if there is nothing to pay."""
@@ -88,7 +120,11 @@ class OrderHandlers:
         """In the consumer's transaction: confirm or cancel on the charge's answer."""
         order = await self._store.get(event.order_id, uow.session)
         if order is None:
-            log.warning("reservation for an unknown order", extra={"order_id": event.order_id})
+            # A forged or replayed OrderPlaced, or one from before a restore: nothing here will
+            # ever confirm it, so have inventory release the hold now.
+            log.warning("reservation for an unknown order released",
+                        extra={"order_id": event.order_id})
+            uow.emit(ev.OrderCancelled(order_id=event.order_id, reason=UNKNOWN_ORDER))
             return
         if order.status is Status.CANCELLED:
             # Held after we gave up (timeout): have inventory release it again, and give back

@@ -9,7 +9,9 @@
                               CANCELLED
 
 The saga decides how a PENDING order ends (CONFIRMED, REJECTED or CANCELLED); people move
-it on from there. Cancelling is allowed until the parcel leaves: once SHIPPED it is too late.
+it on from there. The saga also cancels a CONFIRMED order whose stock hold inventory let
+expire before the sale reached it (refunded: those copies are not sold to it). Cancelling
+is allowed until the parcel leaves: once SHIPPED it is too late.
 Pure: no IO, so every legal and illegal pair is cheap to test.
 """
 
@@ -40,6 +42,7 @@ _SAGA_MOVES: frozenset[tuple[Status, Status]] = frozenset({
     (Status.PENDING, Status.CONFIRMED),
     (Status.PENDING, Status.REJECTED),
     (Status.PENDING, Status.CANCELLED),  # payment declined, or timed out
+    (Status.CONFIRMED, Status.CANCELLED),  # inventory's hold expired before the sale
 })
 _PERSON_MOVES: frozenset[tuple[Status, Status]] = frozenset({
     (Status.CONFIRMED, Status.SHIPPED),

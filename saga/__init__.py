@@ -14,7 +14,7 @@ from saga._runner import Outbox
 from saga._store import OutboxState, OutboxStore
 from saga._subscriptions import Handler, Subscription, Subscriptions
 from saga._transport import Disposition, Publisher, Transport, Verdict
-from saga.errors import PoisonMessage, PublishFailed, SagaError, UndecodableMessage
+from saga.errors import InvalidEvent, PoisonMessage, PublishFailed, SagaError, UndecodableMessage
 from saga.participant import SagaParticipant
 from saga.retry import Backoff
 from saga.unit_of_work import UnitOfWork, in_transaction
@@ -31,6 +31,7 @@ __all__ = [
     "Handler",
     "InMemoryBroker",
     "InMemoryTransport",
+    "InvalidEvent",
     "Outbox",
     "OutboxState",
     "OutboxStore",

@@ -2,9 +2,13 @@
 
 Order of work for each message:
 
-1. Decode it as the type its subscription names; anything else is dead-lettered.
-2. Look its event id up in ``processed_events``: a duplicate is acknowledged before the
-   handler does anything at all (no outside effect, no log of the handler's).
+1. Check its content type, decode it as the type its subscription names, and have the
+   registry's validator for that type look at it; a message failing any of these is
+   dead-lettered at once (no retry, no handler, no dedup mark), with the reason in
+   ``x-error``.
+2. Look its event id (the body's own, else the message id) up in ``processed_events``: a
+   duplicate is acknowledged before the handler does anything at all (no outside effect, no
+   log of the handler's).
 3. Run the subscription's outside phase, if any, with no transaction open.
 4. Run the handler in one outbox transaction that also inserts the event id into
    ``processed_events``, with what a process's timeline shows of it (``saga.journal``):
@@ -33,7 +37,7 @@ from saga._runner import Outbox
 from saga._store import utcnow
 from saga._subscriptions import Subscription, Subscriptions
 from saga._transport import Disposition, Verdict
-from saga.errors import PoisonMessage, UndecodableMessage
+from saga.errors import InvalidEvent, PoisonMessage, UndecodableMessage
 from saga.retry import Backoff, describe
 from saga.unit_of_work import UnitOfWork
 
@@ -83,8 +87,13 @@ class Dispatcher:
             subscription = self._subscriptions.get(name)
             if subscription is None:
                 raise UndecodableMessage(f"no handler here for {name!r}")
+            if (problem := self._outbox.registry.problem(event)) is not None:
+                raise InvalidEvent(f"{name} is not valid: {problem}")
         except UndecodableMessage as exc:
             log.error("undecodable message", extra={**context, "error": describe(exc)})
+            return Verdict(Disposition.DEAD_LETTER, attempts=0, error=describe(exc))
+        except InvalidEvent as exc:
+            log.error("invalid event", extra={**context, "error": describe(exc)})
             return Verdict(Disposition.DEAD_LETTER, attempts=0, error=describe(exc))
 
         attempts = 0
@@ -107,11 +116,20 @@ class Dispatcher:
         log.info("event handled", extra={**context, "attempts": attempts})
         return Verdict(Disposition.ACK, attempts)
 
+    def _event_id(self, delivery: Delivery, event: Message) -> str:
+        """The id to deduplicate on: the event's own (from its body), so a copy sent again
+        under another message id is still a duplicate; the message id for one with none."""
+        try:
+            own = self._outbox.registry.event_id(event)
+        except AttributeError:  # an open registry, and a message without a ``meta`` field
+            own = ""
+        return own or str(delivery.message_id)
+
     async def _handle_once(
         self, delivery: Delivery, name: str, event: Message, subscription: Subscription, *,
         received_at: datetime, attempts: int,
     ) -> None:
-        event_id = delivery.message_id
+        event_id = self._event_id(delivery, event)
         if await self._processed.find_one({"_id": event_id}, {"_id": 1}) is not None:
             raise _AlreadyHandled
         outcome: Any = None

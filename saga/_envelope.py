@@ -57,6 +57,9 @@ class Delivery:
     correlation_id: str | None = None
     headers: Mapping[str, Any] = field(default_factory=dict)
     redelivered: bool = False
+    # What the publisher said the body is; anything but :data:`CONTENT_TYPE` is refused.
+    # The default serves deliveries built in code; a broker message without one has "".
+    content_type: str = CONTENT_TYPE
 
 
 def envelope_from_record(record: Mapping[str, Any], app_id: str) -> Envelope:
@@ -81,6 +84,9 @@ def decode(delivery: Delivery, types: Mapping[str, type[Message]]) -> tuple[str,
     it (the subscriptions' types); raises :class:`UndecodableMessage`."""
     if not delivery.message_id:
         raise UndecodableMessage("message has no message_id, so it cannot be deduplicated")
+    if delivery.content_type != CONTENT_TYPE:
+        raise UndecodableMessage(
+            f"content type {delivery.content_type or '(none)'!r} is not {CONTENT_TYPE!r}")
     name = delivery.type or delivery.routing_key
     event_type = types.get(name)
     if event_type is None:

@@ -59,7 +59,8 @@ class InMemoryBroker:
         delivery = Delivery(body=envelope.body, routing_key=envelope.routing_key,
                             message_id=envelope.message_id, type=envelope.type,
                             correlation_id=envelope.correlation_id,
-                            headers=dict(envelope.headers))
+                            headers=dict(envelope.headers),
+                            content_type=envelope.content_type)
         for queue in self._queues.values():
             if envelope.routing_key in queue.bindings:
                 queue.messages.put_nowait(delivery)

@@ -185,6 +185,7 @@ def to_delivery(message: AbstractIncomingMessage) -> Delivery:
         correlation_id=message.correlation_id,
         headers=dict(message.headers),
         redelivered=bool(message.redelivered),
+        content_type=message.content_type or "",
     )
 
 

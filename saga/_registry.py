@@ -3,13 +3,15 @@
 Saga knows no event of its own: a service builds an :class:`EventRegistry` of its protobuf
 event types (those it emits and those it consumes) and says where their metadata lives. The
 name an event travels under is its protobuf message name (``OrderPlaced``): the routing key
-and the AMQP ``type``, so a consumer decodes a body without guessing.
+and the AMQP ``type``, so a consumer decodes a body without guessing. A service may also give
+a validator per event type: what protobuf decodes is not yet a valid event (an empty id, no
+lines), and the dispatcher dead-letters what a validator refuses before any handler runs.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,13 +39,18 @@ def _no_correlation(event: Message) -> str:
     return ""
 
 
+Validator = Callable[[Any], "str | None"]
+"""Why an event is invalid, or ``None`` if it is valid."""
+
+
 class EventRegistry:
     """The event types a service knows, by name, and how to read their metadata.
 
     ``meta`` returns the event's metadata message (by default its ``meta`` field: an
     ``event_id`` string and an ``occurred_at`` timestamp); ``correlation_id`` names the
     business process the event belongs to (an order id, say): it travels as the AMQP
-    ``correlation_id`` and is stored with the outbox record.
+    ``correlation_id`` and is stored with the outbox record. ``validators`` maps an event type
+    to a function naming what is wrong with an event of it (``None``: nothing).
     """
 
     def __init__(
@@ -52,10 +59,15 @@ class EventRegistry:
         *,
         correlation_id: Callable[[Any], str] = _no_correlation,
         meta: Callable[[Any], EventMeta] = _meta_field,
+        validators: Mapping[type[Message], Validator] | None = None,
     ) -> None:
         self._types = {t.DESCRIPTOR.name: t for t in types}
         self._correlation = correlation_id
         self._meta = meta
+        self._validators = dict(validators or {})
+        unknown = [t.__qualname__ for t in self._validators if t not in self._types.values()]
+        if unknown:
+            raise ValueError(f"validators for unregistered events: {', '.join(unknown)}")
         self.open = not self._types
 
     @classmethod
@@ -93,3 +105,9 @@ class EventRegistry:
 
     def event_id(self, event: Message) -> str:
         return self._meta(event).event_id
+
+    def problem(self, event: Message) -> str | None:
+        """What is wrong with ``event`` by its type's validator; ``None`` if nothing (or no
+        validator)."""
+        validator = self._validators.get(type(event))
+        return None if validator is None else validator(event)

@@ -2,7 +2,8 @@
 
     SagaError
     ├── PoisonMessage         never retried: the message goes to the dead-letter queue now
-    │   └── UndecodableMessage  unknown type, bad protobuf body, or no message id
+    │   ├── UndecodableMessage  unknown type, wrong content type, bad body, or no message id
+    │   └── InvalidEvent        decodes, but its registry's validator refuses it
     └── PublishFailed         the broker did not confirm a message (the relay retries it)
 
 Any other exception from a handler counts as transient: retried with backoff, and
@@ -22,6 +23,11 @@ class PoisonMessage(SagaError):  # noqa: N818 - names the message, as handlers r
 
 class UndecodableMessage(PoisonMessage):
     """The delivery cannot be turned into a known event."""
+
+
+class InvalidEvent(PoisonMessage):
+    """The delivery decodes, but is no valid event (an empty id, no lines, ...): it is
+    dead-lettered before any handler or dedup mark sees it."""
 
 
 class PublishFailed(SagaError):  # noqa: N818 - reads as the event it reports

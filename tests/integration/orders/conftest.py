@@ -205,14 +205,16 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
 
 @contextlib.asynccontextmanager
 async def running_saga(stack: Stack, amqp_url: str, handlers: OrderHandlers,
+                       inventory: InventoryHandlers | None = None,
                        **options: Any) -> AsyncIterator[None]:
     """Inventory and orders as saga participants on the real broker, under a fresh prefix
-    (deleted afterwards); orders reacts through ``handlers``."""
+    (deleted afterwards); orders reacts through ``handlers``, inventory through
+    ``inventory`` (by default its own)."""
     prefix = f"test.orders.{uuid.uuid4().hex[:8]}"
     fast: dict[str, Any] = {"prefix": prefix, "relay_poll_interval": 0.1,
                             "retry_backoff": Backoff(initial=0.02, maximum=0.2), **options}
     async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
-                               subscriptions=inventory_subscriptions(
+                               subscriptions=inventory_subscriptions(inventory or
                                    InventoryHandlers(StockLedger(StockStore(stack.inventory_db)))),
                                events=INVENTORY_EVENTS, **fast), \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,

@@ -87,7 +87,9 @@ async def publish_raw(
     connection: AbstractRobustConnection, prefix: str, body: bytes, routing_key: str,
     **properties: Any,
 ) -> None:
-    """Put a message on the events exchange directly, as a misbehaving peer could."""
+    """Put a message on the events exchange directly, as a misbehaving peer could (marked
+    protobuf unless ``content_type`` says otherwise)."""
+    properties.setdefault("content_type", "application/x-protobuf")
     channel = await connection.channel(publisher_confirms=True)
     exchange = await channel.get_exchange(f"{prefix}.events")
     await exchange.publish(aio_pika.Message(body, **properties), routing_key=routing_key)

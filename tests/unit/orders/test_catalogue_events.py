@@ -26,7 +26,7 @@ FAST = Backoff(initial=0.01, maximum=0.05)
 
 
 def entry(version: int, *, title: str = "Dune", price_cents: int = 1000,
-          book_id: str = "b-1") -> ev.CatalogueEntry:
+          book_id: str = "0000000000000000000000b1") -> ev.CatalogueEntry:
     return ev.CatalogueEntry(book_id=book_id, title=title, price_cents=price_cents,
                              version=version)
 
@@ -44,7 +44,7 @@ class Catalogue:
                 message_id=event.meta.event_id, correlation_id=event.book.book_id))
         await self.broker.idle()
 
-    async def held(self, book_id: str = "b-1") -> BookInfo | None:
+    async def held(self, book_id: str = "0000000000000000000000b1") -> BookInfo | None:
         return (await self.store.books([book_id])).get(book_id)
 
 
@@ -63,14 +63,14 @@ async def catalogue(mongo_db: AsyncDatabase[Document]) -> AsyncIterator[Catalogu
 async def test_added_then_changed_keeps_the_change(catalogue: Catalogue) -> None:
     await catalogue.hear(ev.BookAdded(meta=new_meta(), book=entry(1)),
                          ev.BookChanged(meta=new_meta(), book=entry(2, price_cents=1200)))
-    assert await catalogue.held() == BookInfo("b-1", "Dune", 1200, 2)
+    assert await catalogue.held() == BookInfo("0000000000000000000000b1", "Dune", 1200, 2)
 
 
 async def test_an_older_entry_arriving_late_changes_nothing(catalogue: Catalogue) -> None:
     await catalogue.hear(ev.BookChanged(meta=new_meta(), book=entry(3, title="Dune II")),
                          ev.BookAdded(meta=new_meta(), book=entry(1)),
                          ev.BookChanged(meta=new_meta(), book=entry(2, price_cents=5)))
-    assert await catalogue.held() == BookInfo("b-1", "Dune II", 1000, 3)
+    assert await catalogue.held() == BookInfo("0000000000000000000000b1", "Dune II", 1000, 3)
 
 
 async def test_a_repeated_event_changes_nothing(catalogue: Catalogue) -> None:
@@ -78,7 +78,7 @@ async def test_a_repeated_event_changes_nothing(catalogue: Catalogue) -> None:
     await catalogue.hear(changed, changed)
     # the same version again under a new event id (a retried publish with a fresh id)
     await catalogue.hear(ev.BookChanged(meta=new_meta(), book=entry(2, price_cents=1)))
-    assert await catalogue.held() == BookInfo("b-1", "Dune", 1500, 2)
+    assert await catalogue.held() == BookInfo("0000000000000000000000b1", "Dune", 1500, 2)
 
 
 async def test_an_event_with_no_entry_is_dead_lettered(catalogue: Catalogue) -> None:
@@ -92,9 +92,9 @@ async def test_unknown_books_are_unavailable_until_a_fill_completes_then_not_fou
 ) -> None:
     await catalogue.hear(ev.BookAdded(meta=new_meta(), book=entry(1)))
     reads = ReadModelCatalogue(catalogue.store)
-    assert set(await reads.books(["b-1"])) == {"b-1"}
+    assert set(await reads.books(["0000000000000000000000b1"])) == {"0000000000000000000000b1"}
     with pytest.raises(Unavailable, match="still loading the catalogue"):
-        await reads.books(["b-1", "b-2"])
+        await reads.books(["0000000000000000000000b1", "0000000000000000000000b2"])
     await catalogue.store.mark_filled()
-    with pytest.raises(NotFound, match="book b-2 does not exist"):
-        await reads.books(["b-1", "b-2"])
+    with pytest.raises(NotFound, match="book 0000000000000000000000b2 does not exist"):
+        await reads.books(["0000000000000000000000b1", "0000000000000000000000b2"])

@@ -3,6 +3,8 @@ settled once, never charged or refunded again for a replay."""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,7 +16,7 @@ from contracts.events import new_meta
 from orders.catalogue import CatalogueHandlers
 from orders.catalogue_store import CatalogueStore
 from orders.events import EVENTS
-from orders.handlers import OrderHandlers, subscriptions
+from orders.handlers import HOLD_EXPIRED, OrderHandlers, subscriptions
 from orders.lifecycle import Status
 from orders.model import OrderLine, new_order
 from orders.payments import PaymentResult, PaymentUnavailable
@@ -24,6 +26,7 @@ from saga import Backoff, Delivery, InMemoryBroker, SagaParticipant, in_transact
 from tests.integration.saga.helpers import eventually
 
 FAST = Backoff(initial=0.01, maximum=0.05)
+BOOK = "0123456789abcdef01234567"
 
 
 @dataclass
@@ -51,16 +54,21 @@ class Orders:
     broker: InMemoryBroker
 
     async def reserve(self, order_id: str, *, event_id: str | None = None) -> None:
-        event = ev.StockReserved(meta=new_meta(), order_id=order_id)
+        event = ev.StockReserved(meta=new_meta(), order_id=order_id,
+                                 lines=[ev.OrderLineItem(book_id=BOOK, quantity=1)])
         if event_id:
             event.meta.event_id = event_id
+        await self.send(event)
+
+    async def send(self, event: ev.StockReserved | ev.StockRejected) -> None:
+        name = event.DESCRIPTOR.name
         await self.broker.deliver("orders", Delivery(
-            body=event.SerializeToString(), routing_key="StockReserved",
-            message_id=event.meta.event_id, type="StockReserved"))
+            body=event.SerializeToString(), routing_key=name,
+            message_id=event.meta.event_id, type=name))
         await self.broker.idle()
 
     async def place(self) -> str:
-        order = new_order(user_id="u", lines=(OrderLine("b", "T", 1, 700),),
+        order = new_order(user_id="u", lines=(OrderLine(BOOK, "T", 1, 700),),
                           payment_token="tok", idempotency_key=None)
         await self.store.insert(order)
         return order.id
@@ -120,3 +128,68 @@ async def test_a_cancelled_order_is_released_and_owed_a_refund_without_a_charge(
         return [e.type for e in orders.broker.published] == ["OrderCancelled"]
 
     await eventually(released)
+
+
+async def test_a_reservation_for_an_unknown_order_is_answered_with_a_cancellation_once(
+    orders: Orders, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    unknown = uuid.uuid4().hex
+    await orders.reserve(unknown, event_id="forged-1")
+    await orders.reserve(unknown, event_id="forged-1")  # the same message again
+
+    async def released() -> bool:
+        return [e.type for e in orders.broker.published] == ["OrderCancelled"]
+
+    await eventually(released)
+    assert orders.gateway.charges == []
+    assert await orders.store.get(unknown) is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["reservation for an unknown order released"]
+
+
+@pytest.mark.parametrize("paid", [False, True])
+async def test_an_expired_hold_cancels_the_order_and_owes_a_refund(
+    orders: Orders, paid: bool,
+) -> None:
+    order_id = await orders.place()
+    if paid:
+        await orders.reserve(order_id)
+        assert (await orders.store.get(order_id)).status is Status.CONFIRMED  # type: ignore[union-attr]
+    await orders.send(ev.StockRejected(meta=new_meta(), order_id=order_id, lines=[
+        ev.RejectedLine(book_id=BOOK, requested=1, reason=ev.REJECTION_REASON_HOLD_EXPIRED)]))
+
+    order = await orders.store.get(order_id)
+    assert order is not None
+    assert order.status is Status.CANCELLED
+    assert order.reason == HOLD_EXPIRED
+    raw = await orders.store.orders.find_one({"_id": order_id})
+    assert raw is not None
+    assert raw["refund_due"] is True
+
+    async def released() -> bool:
+        return [e.type for e in orders.broker.published][-1:] == ["OrderCancelled"]
+
+    await eventually(released)
+
+
+async def test_a_replay_of_every_event_is_silent_and_charges_or_refunds_nothing(
+    orders: Orders, caplog: pytest.LogCaptureFixture,
+) -> None:
+    order_id = await orders.place()
+    reserved = ev.StockReserved(meta=new_meta(), order_id=order_id,
+                                lines=[ev.OrderLineItem(book_id=BOOK, quantity=1)])
+    await orders.send(reserved)
+    assert (await orders.store.get(order_id)).status is Status.CONFIRMED  # type: ignore[union-attr]
+    charges, refunds = list(orders.gateway.charges), list(orders.gateway.refunds)
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+
+    for _ in range(3):
+        await orders.send(reserved)
+
+    assert (orders.gateway.charges, orders.gateway.refunds) == (charges, refunds)
+    business = [r for r in caplog.records if r.name.startswith("orders")]
+    assert business == []
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("saga")] == [
+        "duplicate event skipped"] * 3

@@ -19,6 +19,7 @@ from saga import (
     PROCESSED,
     Backoff,
     Delivery,
+    EventRegistry,
     InMemoryBroker,
     PoisonMessage,
     SagaParticipant,
@@ -120,6 +121,49 @@ async def test_a_replayed_event_runs_no_phase_at_all(
     assert len(calls.inside) == 1
     assert [r.getMessage() for r in caplog.records].count("duplicate event skipped") == 1
     assert await mongo_db[PROCESSED].count_documents({}) == 1
+
+
+async def test_a_copy_under_another_message_id_is_still_a_duplicate(
+    pair: tuple[SagaParticipant, Calls], broker: InMemoryBroker,
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    participant, calls = pair
+    await emit(participant, ev.StockReserved(order_id="o-5"))
+    await eventually(lambda: _true(calls.inside))
+    await broker.idle()
+    (original,) = [e for e in broker.published if e.type == "StockReserved"]
+    await broker.deliver("svc", Delivery(body=original.body, routing_key="StockReserved",
+                                         message_id="resent-under-a-new-id",
+                                         type="StockReserved"))
+    await broker.idle()
+    assert (len(calls.outside), len(calls.inside)) == (1, 1)
+    assert await mongo_db[PROCESSED].count_documents({}) == 1
+    assert broker.dead_letters("svc") == []
+
+
+async def test_an_event_its_validator_refuses_is_dead_lettered_before_any_phase(
+    broker: InMemoryBroker, mongo_db: AsyncDatabase[Document],
+) -> None:
+    calls = Calls()
+    strict = EventRegistry([ev.OrderPlaced], correlation_id=lambda e: e.order_id,
+                           validators={ev.OrderPlaced: lambda e: None if e.lines else "no lines"})
+    async with SagaParticipant(service="svc", db=mongo_db, transport=broker.transport("svc"),
+                               subscriptions=Subscriptions().on(ev.OrderPlaced, calls.placed),
+                               events=strict, retry_backoff=FAST, relay_poll_interval=0.05):
+        empty = ev.OrderPlaced(order_id="o-6")
+        for content_type in ("application/x-protobuf", "text/plain"):
+            await broker.deliver("svc", Delivery(
+                body=empty.SerializeToString(), routing_key="OrderPlaced",
+                message_id=f"m-{content_type}", type="OrderPlaced", content_type=content_type))
+        await broker.idle()
+    verdicts = {d.delivery.content_type: d.verdict for d in broker.dead_letters("svc")}
+    assert verdicts["application/x-protobuf"].error == (
+        "InvalidEvent: OrderPlaced is not valid: no lines")
+    assert verdicts["text/plain"].error == (
+        "UndecodableMessage: content type 'text/plain' is not 'application/x-protobuf'")
+    assert {v.attempts for v in verdicts.values()} == {0}
+    assert calls.inside == []
+    assert await mongo_db[PROCESSED].count_documents({}) == 0
 
 
 async def test_poison_and_unknown_events_are_dead_lettered(

@@ -35,6 +35,10 @@ class _RejectionReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Rejec
     REJECTION_REASON_INSUFFICIENT_STOCK: _RejectionReason.ValueType  # 2
     REJECTION_REASON_ORDER_CANCELLED: _RejectionReason.ValueType  # 3
     """The order was cancelled before its reservation was made."""
+    REJECTION_REASON_HOLD_EXPIRED: _RejectionReason.ValueType  # 4
+    """Held, then neither sold nor released within the hold timeout: inventory gave
+    the copies back and will not sell them for this order.
+    """
 
 class RejectionReason(_RejectionReason, metaclass=_RejectionReasonEnumTypeWrapper): ...
 
@@ -43,6 +47,10 @@ REJECTION_REASON_UNKNOWN_BOOK: RejectionReason.ValueType  # 1
 REJECTION_REASON_INSUFFICIENT_STOCK: RejectionReason.ValueType  # 2
 REJECTION_REASON_ORDER_CANCELLED: RejectionReason.ValueType  # 3
 """The order was cancelled before its reservation was made."""
+REJECTION_REASON_HOLD_EXPIRED: RejectionReason.ValueType  # 4
+"""Held, then neither sold nor released within the hold timeout: inventory gave
+the copies back and will not sell them for this order.
+"""
 Global___RejectionReason: _TypeAlias = RejectionReason  # noqa: Y015
 
 @_typing.final
@@ -184,7 +192,10 @@ Global___RejectedLine: _TypeAlias = RejectedLine  # noqa: Y015
 
 @_typing.final
 class StockRejected(_message.Message):
-    """inventory -> orders: nothing is held; why each failing line failed."""
+    """inventory -> orders: nothing is held; why each failing line failed. Also sent
+    after a StockReserved whose hold expired (every line HOLD_EXPIRED): the
+    reservation is gone, and a later OrderConfirmed sells nothing.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
