@@ -19,6 +19,7 @@ from inventory.store import BookStore
 from runtime.auth import TokenVerifier
 from runtime.entry import ServiceApp
 from runtime.keys import load_public_key
+from runtime.messaging_admin import messaging_admin
 from runtime.mongo import Document
 from runtime.server import ServiceBinding
 from saga import SagaParticipant, Subscriptions
@@ -37,13 +38,14 @@ def saga_participant(settings: InventorySettings, db: AsyncDatabase[Document],
 @asynccontextmanager
 async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
                    ) -> AsyncIterator[Sequence[ServiceBinding]]:
-    """Indexes, the saga's reactions, the book cache; yields the gRPC service to serve."""
+    """Indexes, the saga's reactions, the book cache; yields the gRPC services to serve."""
     verifier = TokenVerifier(load_public_key(settings))
     store = BookStore(db)
     await store.ensure_indexes()
     table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
-    async with saga_participant(settings, db, table) as saga, BookCache(store) as cache:
-        yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
+    async with (saga_participant(settings, db, table) as saga, BookCache(store) as cache,
+                messaging_admin(saga.operations, verifier) as admin):
+        yield [InventoryService(store, saga.outbox, verifier, cache).binding(), admin]
 
 
 APP = ServiceApp(InventorySettings, assemble, uses_broker=True)

@@ -57,6 +57,7 @@ class Delivery:
     correlation_id: str | None = None
     headers: Mapping[str, Any] = field(default_factory=dict)
     redelivered: bool = False
+    content_type: str | None = None
 
 
 def envelope_from_record(record: Mapping[str, Any], app_id: str) -> Envelope:
