@@ -5,7 +5,11 @@ Topology, declared idempotently on every connect::
     <prefix>.events          topic exchange, routing key = event name
     <prefix>.<svc>           quorum queue, bound to the events <svc> subscribes to;
                              broker-side dead letters (delivery limit) go to the DLX
-    <prefix>.<svc>.dead      fanout exchange and quorum queue for dead letters
+    <prefix>.<svc>.dead      fanout exchange and quorum queue for dead letters, consumed
+                             by the participant's drain into its database
+
+A replay goes through the default exchange, routing key = the service's queue, so that queue
+alone gets it.
 
 Publishing uses a channel with publisher confirms; a batch is sent at once and its confirms
 awaited together. The connection is robust: aio-pika reconnects, re-opens the channels (with
