@@ -3,7 +3,7 @@
 It keeps RabbitMQ's semantics that saga relies on: a topic exchange routing by event name to
 every queue bound to it, a queue per service whose deliveries are handled ``prefetch`` at a
 time, dead letters with the same headers (drained by the participant as from RabbitMQ),
-redelivery straight to a service's own queue, and redelivery of whatever was being handled when
+replays straight to a service's own queue, and redelivery of whatever was being handled when
 consuming stopped. Publishing confirms at once unless the test makes the broker refuse::
 
     broker = InMemoryBroker()
