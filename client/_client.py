@@ -25,10 +25,14 @@ from client._errors import (
 )
 from client._models import (
     BOOK_SORTS,
+    MESSAGING_SERVICES,
     ORDER_STATUSES,
     Availability,
     Book,
     BookPage,
+    DeadLetter,
+    DeadLetterPage,
+    FailedOutboxPage,
     Order,
     OrderPage,
     Session,
@@ -39,6 +43,8 @@ from client._timeline import OrderTimeline, TimelineStep, timeline
 from client._transport import Transport
 from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
 from contracts.bookstore.inventory.v1 import inventory_pb2_grpc as inv_grpc
+from contracts.bookstore.messaging.v1 import messaging_pb2 as msg
+from contracts.bookstore.messaging.v1 import messaging_pb2_grpc as msg_grpc
 from contracts.bookstore.orders.v1 import orders_pb2 as ord_
 from contracts.bookstore.orders.v1 import orders_pb2_grpc as ord_grpc
 from contracts.bookstore.timeline.v1 import timeline_pb2
@@ -64,6 +70,10 @@ class BookstoreClient:
         self._books = inv_grpc.InventoryServiceStub(channel("inventory"))
         self._books_once = inv_grpc.InventoryServiceStub(channel("inventory", retry=False))
         self._orders = ord_grpc.OrderServiceStub(channel("orders"))
+        self._messaging = {name: msg_grpc.MessagingAdminStub(channel(name))
+                           for name in MESSAGING_SERVICES}
+        self._messaging_once = {name: msg_grpc.MessagingAdminStub(channel(name, retry=False))
+                                for name in MESSAGING_SERVICES}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, token: str | None = None,
@@ -282,6 +292,68 @@ class BookstoreClient:
         async for reply in self._transport.stream("orders", self._orders.WatchOrder, request,
                                                   deadline=deadline):
             yield reply.order
+
+    # -- messaging administration (admin; ``service`` is inventory or orders) -------------
+
+    async def list_dead_letters(self, service: str, *, page_size: int = 0,
+                                page_token: str = "") -> DeadLetterPage:
+        """The messages ``service`` could not handle, newest first."""
+        request = msg.ListDeadLettersRequest(page_size=page_size, page_token=page_token)
+        reply = await self._transport.call(
+            service, self._messaging_stub(service).ListDeadLetters, request)
+        return DeadLetterPage(list(reply.dead_letters), reply.next_page_token)
+
+    async def get_dead_letter(self, service: str, dead_letter_id: str) -> DeadLetter:
+        """One dead letter with its headers, body, and the body decoded (``decoded_json``)."""
+        reply = await self._transport.call(
+            service, self._messaging_stub(service).GetDeadLetter,
+            msg.DeadLetterIDRequest(id=dead_letter_id))
+        return reply.dead_letter  # type: ignore[no-any-return]
+
+    async def replay_dead_letter(self, service: str, dead_letter_id: str) -> int:
+        """Send one dead letter back through ``service``'s consumer; returns 1."""
+        return await self._replay(service, msg.ReplayDeadLettersRequest(id=dead_letter_id))
+
+    async def replay_dead_letters(self, service: str) -> int:
+        """Send every dead letter of ``service`` back through its consumer; returns how many."""
+        return await self._replay(service, msg.ReplayDeadLettersRequest(all=True))
+
+    async def _replay(self, service: str, request: msg.ReplayDeadLettersRequest) -> int:
+        stub = self._messaging_stub(service, retry=False)
+        reply = await self._transport.call(service, stub.ReplayDeadLetters, request)
+        return int(reply.replayed)
+
+    async def purge_dead_letters(self, service: str) -> int:
+        """Delete every dead letter of ``service``; returns how many there were."""
+        reply = await self._transport.call(
+            service, self._messaging_stub(service, retry=False).PurgeDeadLetters,
+            msg.PurgeDeadLettersRequest())
+        return int(reply.purged)
+
+    async def list_failed_outbox(self, service: str, *, page_size: int = 0,
+                                 page_token: str = "") -> FailedOutboxPage:
+        """Events ``service`` stored but the broker never confirmed, newest first."""
+        request = msg.ListFailedOutboxRequest(page_size=page_size, page_token=page_token)
+        reply = await self._transport.call(
+            service, self._messaging_stub(service).ListFailedOutbox, request)
+        return FailedOutboxPage(list(reply.events), reply.next_page_token)
+
+    async def retry_failed_outbox(self, service: str, ids: Iterable[str] | None = None) -> int:
+        """Publish failed outbox events again: those named, or all (``None``)."""
+        request = (msg.RetryFailedOutboxRequest(all=True) if ids is None
+                   else msg.RetryFailedOutboxRequest(ids=list(ids)))
+        reply = await self._transport.call(
+            service, self._messaging_stub(service).RetryFailedOutbox, request)
+        return int(reply.retried)
+
+    def _messaging_stub(self, service: str, *, retry: bool = True) -> msg_grpc.MessagingAdminStub:
+        stubs = self._messaging if retry else self._messaging_once
+        try:
+            return stubs[service]
+        except KeyError:
+            raise InvalidArgumentError(
+                f"unknown service {service!r}: use one of {', '.join(MESSAGING_SERVICES)}"
+            ) from None
 
 
 def _filter(author: str, min_price: int | None, max_price: int | None,

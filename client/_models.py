@@ -15,6 +15,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from contracts.bookstore.inventory.v1 import inventory_pb2
+from contracts.bookstore.messaging.v1 import messaging_pb2
 from contracts.bookstore.orders.v1 import orders_pb2
 from contracts.bookstore.user.v1 import user_pb2
 
@@ -24,6 +25,11 @@ Availability = inventory_pb2.AvailabilityResponse
 Order = orders_pb2.Order
 OrderStatus = orders_pb2.OrderStatus
 Session = user_pb2.AuthResponse
+DeadLetter = messaging_pb2.DeadLetter
+FailedOutboxEvent = messaging_pb2.FailedOutboxEvent
+
+#: The services that take part in the saga, so keep dead letters and an outbox.
+MESSAGING_SERVICES = ("inventory", "orders")
 
 #: ``--sort`` names → the proto enum.
 BOOK_SORTS: dict[str, inventory_pb2.BookSort.ValueType] = {
@@ -125,4 +131,16 @@ class BookPage:
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     orders: list[Order] = field(default_factory=list)
+    next_page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterPage:
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    next_page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FailedOutboxPage:
+    events: list[FailedOutboxEvent] = field(default_factory=list)
     next_page_token: str = ""

@@ -23,6 +23,7 @@ from inventory.store import BookStore
 from runtime.auth import TokenVerifier
 from runtime.entry import ServiceApp
 from runtime.keys import load_public_key
+from runtime.messaging_admin import messaging_admin
 from runtime.mongo import Document
 from runtime.server import ServiceBinding
 from saga import SagaParticipant, Subscriptions
@@ -42,7 +43,7 @@ def saga_participant(settings: InventorySettings, db: AsyncDatabase[Document],
 async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
                    ) -> AsyncIterator[Sequence[ServiceBinding]]:
     """Indexes, the saga's reactions, the hold sweeper, the book cache; yields the gRPC
-    service to serve."""
+    services to serve."""
     verifier = TokenVerifier(load_public_key(settings))
     store = BookStore(db)
     await store.ensure_indexes()
@@ -50,13 +51,14 @@ async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
     await stock.ensure_indexes()
     ledger = StockLedger(stock)
     table = subscriptions(InventoryHandlers(ledger))
-    async with saga_participant(settings, db, table) as saga, BookCache(store) as cache:
+    async with (saga_participant(settings, db, table) as saga, BookCache(store) as cache,
+                messaging_admin(saga.operations, verifier) as admin):
         sweeper = HoldSweeper(stock, ledger, saga.outbox,
                               timeout=timedelta(seconds=settings.hold_timeout_seconds),
                               interval=settings.hold_sweep_interval)
         sweeping = asyncio.create_task(sweeper.run(), name="hold-sweeper")
         try:
-            yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
+            yield [InventoryService(store, saga.outbox, verifier, cache).binding(), admin]
         finally:
             sweeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -31,6 +31,7 @@ from runtime.auth import TokenVerifier
 from runtime.channels import balanced_channel
 from runtime.entry import Command, ServiceApp
 from runtime.keys import load_public_key
+from runtime.messaging_admin import messaging_admin
 from runtime.mongo import Document
 from runtime.server import ServiceBinding
 from saga import Outbox, SagaParticipant, Subscriptions
@@ -75,7 +76,8 @@ def gateway_for(db: AsyncDatabase[Document], settings: OrdersSettings) -> Simula
 async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
                    ) -> AsyncIterator[Sequence[ServiceBinding]]:
     """The saga's reactions (catalogue events included), the timeout sweeper and, until one
-    has completed, the catalogue fill running in the background; yields the gRPC service.
+    has completed, the catalogue fill running in the background; yields the gRPC services
+    (orders, and the messaging admin).
 
     Orders are priced from the catalogue read model; inventory is called only to fill it."""
     verifier = TokenVerifier(load_public_key(settings))
@@ -85,7 +87,8 @@ async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
     catalogue = CatalogueStore(db)
     table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
     async with (balanced_channel(settings.inventory_addr) as channel,
-                saga_participant(settings, db, table) as saga):
+                saga_participant(settings, db, table) as saga,
+                messaging_admin(saga.operations, verifier) as admin):
         parts = wire(store, saga.outbox, ReadModelCatalogue(catalogue), gateway, verifier,
                      settings)
         # The participant has bound the queue to the catalogue events: the fill misses none.
@@ -95,7 +98,7 @@ async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
                                 name="catalogue-fill"),
         ]
         try:
-            yield [parts.service.binding()]
+            yield [parts.service.binding(), admin]
         finally:
             for task in background:
                 task.cancel()

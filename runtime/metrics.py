@@ -94,7 +94,9 @@ OUTBOX_OLDEST_AGE = Gauge(
     "bookstore_outbox_oldest_pending_age_seconds",
     "Age of the oldest unpublished outbox event; 0 when none is pending.")
 DEAD_LETTERS = Gauge(
-    "bookstore_dead_letters", "Messages waiting in a dead-letter queue, by queue.", ["queue"])
+    "bookstore_dead_letters",
+    "Dead letters a service keeps (drained from its dead-letter queue into its database, until "
+    "replayed or purged), by dead-letter queue.", ["queue"])
 BROKER_CONNECTED = Gauge(
     "bookstore_broker_connected", "1 while the connection to RabbitMQ is open, else 0.")
 

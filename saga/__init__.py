@@ -15,6 +15,7 @@ from saga._store import OutboxState, OutboxStore
 from saga._subscriptions import Handler, Subscription, Subscriptions
 from saga._transport import Disposition, Publisher, Transport, Verdict
 from saga.errors import InvalidEvent, PoisonMessage, PublishFailed, SagaError, UndecodableMessage
+from saga.operations import DeadLetterRecord, FailedEvent, SagaOperations
 from saga.participant import SagaParticipant
 from saga.retry import Backoff
 from saga.unit_of_work import UnitOfWork, in_transaction
@@ -23,11 +24,13 @@ __all__ = [
     "PROCESSED",
     "Backoff",
     "DeadLetter",
+    "DeadLetterRecord",
     "Delivery",
     "Disposition",
     "Envelope",
     "EventMeta",
     "EventRegistry",
+    "FailedEvent",
     "Handler",
     "InMemoryBroker",
     "InMemoryTransport",
@@ -41,6 +44,7 @@ __all__ = [
     "RabbitTransport",
     "Relay",
     "SagaError",
+    "SagaOperations",
     "SagaParticipant",
     "Subscription",
     "Subscriptions",

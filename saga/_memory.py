@@ -2,7 +2,8 @@
 
 It keeps RabbitMQ's semantics that saga relies on: a topic exchange routing by event name to
 every queue bound to it, a queue per service whose deliveries are handled ``prefetch`` at a
-time, dead letters with the same headers, and redelivery of whatever was being handled when
+time, dead letters with the same headers (drained by the participant as from RabbitMQ),
+replays straight to a service's own queue, and redelivery of whatever was being handled when
 consuming stopped. Publishing confirms at once unless the test makes the broker refuse::
 
     broker = InMemoryBroker()
@@ -19,8 +20,9 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from saga._dead_letters import dead_letter_headers
 from saga._envelope import Delivery, Envelope
-from saga._transport import Disposition, OnDelivery, Verdict
+from saga._transport import Disposition, OnDeadLetter, OnDelivery, Verdict
 from saga.errors import PublishFailed
 
 
@@ -34,8 +36,10 @@ class DeadLetter:
 class _Queue:
     bindings: set[str] = field(default_factory=set)
     messages: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)
-    dead: list[DeadLetter] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)  # every message ever dead-lettered
+    dead_queue: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)  # not drained yet
     busy: int = 0
+    draining: bool = False
 
 
 class InMemoryBroker:
@@ -52,6 +56,7 @@ class InMemoryBroker:
         return InMemoryTransport(self, service, prefetch=prefetch)
 
     def dead_letters(self, service: str) -> list[DeadLetter]:
+        """Every message ``service`` dead-lettered, drained or not."""
         return list(self._queue(service).dead)
 
     async def route(self, envelope: Envelope) -> None:
@@ -75,7 +80,8 @@ class InMemoryBroker:
         """Wait until every queue is empty and nothing is being handled."""
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: all(
-                q.messages.empty() and not q.busy for q in self._queues.values()))
+                q.messages.empty() and not q.busy and (q.dead_queue.empty() or not q.draining)
+                for q in self._queues.values()))
 
     async def idle_queue(self, service: str, within: float) -> None:
         """Wait until nothing of ``service``'s queue is being handled."""
@@ -99,6 +105,7 @@ class InMemoryTransport:
         self._service = service
         self._prefetch = prefetch
         self._workers: list[asyncio.Task[None]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         return None
@@ -124,11 +131,50 @@ class InMemoryTransport:
                 queue.busy -= 1
             if verdict.disposition is Disposition.DEAD_LETTER:
                 queue.dead.append(DeadLetter(delivery, verdict))
+                headers = dead_letter_headers(delivery.headers, verdict,
+                                              routing_key=delivery.routing_key,
+                                              service=self._service)
+                queue.dead_queue.put_nowait(replace(delivery, headers=headers))
             await self._broker._notify()
+
+    async def consume_dead_letters(self, on_dead_letter: OnDeadLetter) -> None:
+        queue = self._broker._queue(self._service)
+        queue.draining = True
+        self._drainer = asyncio.create_task(self._drain(queue, on_dead_letter))
+
+    async def _drain(self, queue: _Queue, on_dead_letter: OnDeadLetter) -> None:
+        while True:
+            delivery = await queue.dead_queue.get()
+            queue.busy += 1
+            try:
+                await on_dead_letter(delivery)
+            except asyncio.CancelledError:
+                queue.dead_queue.put_nowait(delivery)
+                raise
+            finally:
+                queue.busy -= 1
+            await self._broker._notify()
+
+    async def redeliver(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        results: list[BaseException | None] = []
+        for envelope in envelopes:
+            if self._broker.refusing:
+                results.append(PublishFailed("in-memory broker refuses: outage simulated"))
+                continue
+            await self._broker.deliver(self._service, Delivery(
+                body=envelope.body, routing_key=self._service, message_id=envelope.message_id,
+                type=envelope.type, correlation_id=envelope.correlation_id,
+                headers=dict(envelope.headers), content_type=envelope.content_type))
+            results.append(None)
+        return results
 
     async def stop_consuming(self, grace: float) -> None:
         """Stop taking deliveries; what is being handled after ``grace`` goes back."""
         workers, self._workers = self._workers, []
+        if self._drainer is not None:
+            workers.append(self._drainer)
+            self._drainer = None
+            self._broker._queue(self._service).draining = False
         if self._broker._queue(self._service).busy:
             with contextlib.suppress(TimeoutError):
                 await self._broker.idle_queue(self._service, within=grace)

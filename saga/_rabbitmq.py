@@ -5,7 +5,11 @@ Topology, declared idempotently on every connect::
     <prefix>.events          topic exchange, routing key = event name
     <prefix>.<svc>           quorum queue, bound to the events <svc> subscribes to;
                              broker-side dead letters (delivery limit) go to the DLX
-    <prefix>.<svc>.dead      fanout exchange and quorum queue for dead letters
+    <prefix>.<svc>.dead      fanout exchange and quorum queue for dead letters, consumed
+                             by the participant's drain into its database
+
+A replay goes through the default exchange, routing key = the service's queue, so that queue
+alone gets it.
 
 Publishing uses a channel with publisher confirms; a batch is sent at once and its confirms
 awaited together. The connection is robust: aio-pika reconnects, re-opens the channels (with
@@ -30,8 +34,9 @@ from aio_pika.abc import (
     AbstractRobustQueue,
 )
 
+from saga._dead_letters import dead_letter_headers
 from saga._envelope import Delivery, Envelope, Topology
-from saga._transport import Disposition, OnDelivery, Verdict
+from saga._transport import Disposition, OnDeadLetter, OnDelivery, Verdict
 from saga.errors import PublishFailed
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,9 @@ class RabbitTransport:
         self._dead_exchange: AbstractRobustExchange | None = None
         self._on_delivery: OnDelivery | None = None
         self._consumer_tag: str | None = None
+        self._dead_queue: AbstractRobustQueue | None = None
+        self._on_dead_letter: OnDeadLetter | None = None
+        self._dead_tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
     async def connect(self) -> None:
@@ -80,6 +88,7 @@ class RabbitTransport:
             t.dead_exchange, aio_pika.ExchangeType.FANOUT, durable=True)
         dead_queue = await channel.declare_queue(t.dead_queue, durable=True, arguments=QUORUM)
         await dead_queue.bind(self._dead_exchange)
+        self._dead_queue = dead_queue
         self._queue = await channel.declare_queue(
             t.queue, durable=True,
             arguments={**QUORUM, "x-dead-letter-exchange": t.dead_exchange})
@@ -92,18 +101,16 @@ class RabbitTransport:
         self._on_delivery = on_delivery
         self._consumer_tag = await self._queue.consume(self._on_message)
 
+    async def consume_dead_letters(self, on_dead_letter: OnDeadLetter) -> None:
+        assert self._dead_queue is not None, "declare_queue first"
+        self._on_dead_letter = on_dead_letter
+        self._dead_tag = await self._dead_queue.consume(self._on_dead_message)
+
     async def stop_consuming(self, grace: float) -> None:
         """Take no new messages; give those being handled ``grace`` seconds to finish."""
-        if self._queue is not None and self._consumer_tag is not None:
-            try:
-                await self._queue.cancel(self._consumer_tag, timeout=READY_TIMEOUT)
-            except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError,
-                    RuntimeError) as exc:
-                # A channel closed under us (a reconnect in progress) raises aiormq's
-                # ChannelInvalidStateError, a RuntimeError: the broker has dropped the
-                # consumer already, so there is nothing left to cancel.
-                log.warning("could not cancel consumer", extra={"error": repr(exc)})
-            self._consumer_tag = None
+        await _cancel(self._queue, self._consumer_tag)
+        await _cancel(self._dead_queue, self._dead_tag)
+        self._consumer_tag = self._dead_tag = None
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=grace)
 
@@ -128,6 +135,37 @@ class RabbitTransport:
             return_exceptions=True)
         return [r if isinstance(r, BaseException) else None for r in results]
 
+    async def redeliver(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        """Through the default exchange, whose routing key is a queue's name: this service's
+        queue alone gets them, as if the broker delivered them again."""
+        assert self._publish_channel is not None, "connect first"
+        try:
+            await asyncio.wait_for(self._publish_channel.ready(), READY_TIMEOUT)
+        except TimeoutError:
+            failure = PublishFailed("broker connection is not ready")
+            return [failure for _ in envelopes]
+        exchange = self._publish_channel.default_exchange
+        results = await asyncio.gather(
+            *(exchange.publish(to_message(e), self._topology.queue, mandatory=True,
+                               timeout=CONFIRM_TIMEOUT) for e in envelopes),
+            return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in results]
+
+    async def _on_dead_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        assert self._on_dead_letter is not None
+        self._in_flight.add(task)
+        try:
+            await self._on_dead_letter(to_delivery(message))
+            await message.ack()
+        except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError, RuntimeError) as exc:
+            log.warning("dead letter left in its queue",
+                        extra={"event_id": message.message_id, "error": repr(exc)})
+            await _nack_quietly(message)
+        finally:
+            self._in_flight.discard(task)
+
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -149,10 +187,9 @@ class RabbitTransport:
 
     async def _dead_letter(self, message: AbstractIncomingMessage, verdict: Verdict) -> None:
         assert self._dead_exchange is not None
-        headers = dict(message.headers)
-        headers.update({"x-error": verdict.error, "x-attempts": verdict.attempts,
-                        "x-original-routing-key": message.routing_key or "",
-                        "x-dead-lettered-by": self._service})
+        headers = dead_letter_headers(message.headers, verdict,
+                                      routing_key=message.routing_key or "",
+                                      service=self._service)
         dead = aio_pika.Message(
             message.body, headers=headers, content_type=message.content_type,
             message_id=message.message_id, type=message.type,
@@ -187,6 +224,18 @@ def to_delivery(message: AbstractIncomingMessage) -> Delivery:
         redelivered=bool(message.redelivered),
         content_type=message.content_type or "",
     )
+
+
+async def _cancel(queue: AbstractRobustQueue | None, tag: str | None) -> None:
+    if queue is None or tag is None:
+        return
+    try:
+        await queue.cancel(tag, timeout=READY_TIMEOUT)
+    except (aio_pika.exceptions.AMQPError, TimeoutError, ConnectionError, RuntimeError) as exc:
+        # A channel closed under us (a reconnect in progress) raises aiormq's
+        # ChannelInvalidStateError, a RuntimeError: the broker has dropped the
+        # consumer already, so there is nothing left to cancel.
+        log.warning("could not cancel consumer", extra={"error": repr(exc)})
 
 
 async def _nack_quietly(message: AbstractIncomingMessage) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -129,3 +129,23 @@ class OutboxStore:
                 {"_id": {"$in": list(ids)}, "claim": token, "state": {"$in": _RELAYABLE}},
                 {"$set": {"state": OutboxState.FAILED.value, "error": error},
                  "$unset": {"claim": "", "due_at": ""}})
+
+    async def failed(self, *, limit: int, after: tuple[datetime, str] | None) -> list[Document]:
+        """Events parked ``failed``, newest first; ``after``: the last (created_at, id) seen."""
+        query: Document = {"state": OutboxState.FAILED.value}
+        if after is not None:
+            at, last = after
+            query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last}}]
+        return await self.collection.find(query, {"payload": 0}).sort(
+            [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit).to_list()
+
+    async def retry_failed(self, ids: Sequence[str] | None) -> int:
+        """Make failed events (``ids``, or all) pending and due now, their attempts counted
+        afresh; returns how many."""
+        query: Document = {"state": OutboxState.FAILED.value}
+        if ids is not None:
+            query["_id"] = {"$in": list(ids)}
+        result = await self.collection.update_many(
+            query, {"$set": {"state": OutboxState.PENDING.value, "due_at": utcnow(),
+                             "attempts": 0}})
+        return result.modified_count

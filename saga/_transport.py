@@ -33,6 +33,7 @@ class Verdict:
 
 
 OnDelivery = Callable[[Delivery], Awaitable[Verdict]]
+OnDeadLetter = Callable[[Delivery], Awaitable[None]]
 
 
 class Publisher(Protocol):
@@ -53,6 +54,14 @@ class Transport(Publisher, Protocol):
         """Feed every delivery of the queue to ``on_delivery``, acting on its verdict:
         ack, or dead-letter (with ``x-error``, ``x-attempts``, ``x-original-routing-key``)
         then ack."""
+
+    async def consume_dead_letters(self, on_dead_letter: OnDeadLetter) -> None:
+        """Feed every message of the service's dead-letter queue to ``on_dead_letter``, and
+        ack it once that returns (it keeps the message somewhere a person can act on it)."""
+
+    async def redeliver(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
+        """Publish straight to the service's own queue (not the events exchange, so no other
+        subscriber sees them again), with confirms; per envelope ``None`` or the failure."""
 
     async def stop_consuming(self, grace: float) -> None:
         """Take no new deliveries; give those being handled ``grace`` seconds to finish."""

@@ -19,6 +19,7 @@ from types import TracebackType
 from google.protobuf.message import Message
 from pymongo.asynchronous.database import AsyncDatabase
 
+from saga._dead_letters import DeadLetterDrain, DeadLetterStore
 from saga._dispatch import Dispatcher
 from saga._envelope import Topology
 from saga._rabbitmq import RabbitTransport
@@ -28,6 +29,7 @@ from saga._runner import Outbox
 from saga._store import Document
 from saga._subscriptions import Handler, Subscriptions
 from saga._transport import Transport
+from saga.operations import SagaOperations
 from saga.retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,9 @@ class SagaParticipant:
     """Connects (robustly), declares the topology, runs the relay and the consumer.
 
     On exit it stops taking messages, lets those being handled finish (``shutdown_grace``),
-    flushes the relay and closes the connection. ``transport`` replaces RabbitMQ at
+    flushes the relay and closes the connection. Its dead-letter queue is drained into the
+    ``dead_letters`` collection, where :attr:`operations` lists, replays and purges them.
+    ``transport`` replaces RabbitMQ at
     ``amqp_url`` (e.g. an :class:`InMemoryBroker`'s); ``events`` is the service's registry
     (without one, any message with a ``meta`` field may be emitted, uncorrelated).
     """
@@ -85,11 +89,16 @@ class SagaParticipant:
                             poll_interval=relay_poll_interval, lease=relay_lease,
                             backoff=relay_backoff, max_attempts=relay_max_attempts)
         self._grace = shutdown_grace
+        self._dead_letters = DeadLetterStore(db)
+        self.operations = SagaOperations(
+            dead_letters=self._dead_letters, outbox=self.outbox.store, transport=transport,
+            topology=self.topology, registry=self.outbox.registry, app_id=service)
 
     async def __aenter__(self) -> SagaParticipant:
         await self.outbox.ensure_indexes()
         if self._dispatcher is not None:
             await self._dispatcher.ensure_indexes()
+            await self._dead_letters.ensure_indexes()
         await self._transport.connect()
         try:
             if self._dispatcher is not None:
@@ -98,6 +107,8 @@ class SagaParticipant:
             self._relay.start()
             if self._dispatcher is not None:
                 await self._transport.consume(self._dispatcher.dispatch)
+                await self._transport.consume_dead_letters(
+                    DeadLetterDrain(self._dead_letters, queue=self.topology.queue))
         except BaseException:
             self.outbox.hand_off_to(None)
             await self._relay.stop(flush_timeout=0)

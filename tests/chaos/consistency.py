@@ -1,7 +1,7 @@
 """After the fault and the load: wait for the system to drain, then check it is consistent.
 
 Draining is polled against the databases themselves (bounded); the checks then read the
-orders, payments, outboxes, ``processed_events``, stock and dead-letter queues once. Every
+orders, payments, outboxes, ``processed_events``, stock and the kept dead letters once. Every
 scenario ends with :func:`assert_system_consistent`.
 """
 
@@ -11,12 +11,11 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from runtime.mongo import Document, make_client
-from tests.chaos.broker import dead_letters
+from tests.chaos.broker import dead_letter_queue_lengths
 from tests.chaos.load import LoadReport
 from tests.e2e.shop import open_shop
 from tests.stack import Stack
@@ -26,6 +25,8 @@ from tests.stack import Stack
 # aborts them, 60 s by default; a relay round cut off by the database keeps its claims for
 # the relay's lease (10 s).
 DRAIN_TIMEOUT = 90.0
+# A service drains its dead-letter queue into ``dead_letters`` as soon as a message lands.
+DEAD_LETTER_TIMEOUT = 30.0
 TERMINAL = frozenset({"CONFIRMED", "REJECTED", "CANCELLED"})
 # Which service consumes each event: it must have recorded every one of them as processed.
 CONSUMER = {"OrderPlaced": "inventory", "OrderConfirmed": "inventory",
@@ -71,13 +72,28 @@ async def assert_system_consistent(stack: Stack, mongo_url: str, amqp_url: str,
                                    load: LoadReport, *,
                                    poison: Mapping[str, str] | None = None) -> Snapshot:
     """Drain, then check everything; ``poison`` maps each injected bad message's id to the
-    service whose dead-letter queue must hold it (and nothing else may be dead-lettered)."""
+    service that must keep it as a dead letter (and nothing else may be dead-lettered)."""
     assert load.accepted, "no order was accepted: the scenario tested nothing"
     client = make_client(mongo_url)
     try:
         dbs = {svc: client[stack.env[f"BOOKSTORE_{svc.upper()}_MONGO_DB"]]
                for svc in SUBSCRIBERS}
-        now = await snapshot(dbs)
+        now = await drained(dbs)
+        statuses = {o["_id"]: o["status"] for o in now.orders}
+        assert set(load.accepted) <= set(statuses), "an accepted order is missing"
+        check_each_order_settled_once(now)
+        check_payments(now)
+        await check_stock(stack, now)
+        await check_dead_letters(stack, dbs, amqp_url, poison or {})
+        return now
+    finally:
+        await client.close()
+
+
+async def drained(dbs: Mapping[str, AsyncDatabase[Document]]) -> Snapshot:
+    """The snapshot once nothing is left in flight, polled for at most DRAIN_TIMEOUT."""
+    now = await snapshot(dbs)
+    try:
         async with asyncio.timeout(DRAIN_TIMEOUT):
             while drain_problems(now):
                 await asyncio.sleep(0.5)
@@ -86,15 +102,6 @@ async def assert_system_consistent(stack: Stack, mongo_url: str, amqp_url: str,
         problems = drain_problems(now)
         raise AssertionError(f"not drained after {DRAIN_TIMEOUT:.0f} s: {len(problems)} "
                              f"problems, e.g. {problems[:10]}") from None
-    finally:
-        await client.close()
-
-    statuses = {o["_id"]: o["status"] for o in now.orders}
-    assert set(load.accepted) <= set(statuses), "an accepted order is missing"
-    check_each_order_settled_once(now)
-    check_payments(now)
-    await check_stock(stack, now)
-    await check_dead_letters(stack, amqp_url, poison or {})
     return now
 
 
@@ -138,14 +145,33 @@ async def check_stock(stack: Stack, now: Snapshot) -> None:
             assert (book.reserved, book.sold) == (0, bought[book_id]), f"book {book_id}"
 
 
-async def check_dead_letters(stack: Stack, amqp_url: str, poison: Mapping[str, str]) -> None:
+async def kept_dead_letters(dbs: Mapping[str, AsyncDatabase[Document]]
+                            ) -> dict[str, list[Document]]:
+    return {svc: await dbs[svc]["dead_letters"].find({}, {"payload": 0}).to_list()
+            for svc in SUBSCRIBERS}
+
+
+async def check_dead_letters(stack: Stack, dbs: Mapping[str, AsyncDatabase[Document]],
+                             amqp_url: str, poison: Mapping[str, str]) -> None:
+    """Each injected poison message kept exactly once, by the service it reached, with why
+    and no handler attempt; nothing else kept; the dead-letter queues drained."""
     prefix = stack.env["BOOKSTORE_SAGA_PREFIX"]
-    found = await dead_letters(amqp_url, prefix, SUBSCRIBERS)
-    held = {letter.message_id: svc for svc, letters in found.items() for letter in letters}
+    found = await kept_dead_letters(dbs)
+    try:
+        async with asyncio.timeout(DEAD_LETTER_TIMEOUT):
+            while (sum(map(len, found.values())) < len(poison)
+                   or any((await dead_letter_queue_lengths(amqp_url, prefix,
+                                                           SUBSCRIBERS)).values())):
+                await asyncio.sleep(0.5)
+                found = await kept_dead_letters(dbs)
+    except TimeoutError:
+        raise AssertionError(f"dead letters not drained into the databases: kept {found}, "
+                             f"expected {dict(poison)}") from None
+    held = {letter["_id"]: svc for svc, letters in found.items() for letter in letters}
     assert sum(map(len, found.values())) == len(held), "a message dead-lettered twice"
     assert held == dict(poison), f"dead letters {held}, expected {dict(poison)}"
     for letters in found.values():
         for letter in letters:
-            headers: dict[str, Any] = dict(letter.headers)
-            assert headers.get("x-error"), f"dead letter {letter.message_id} says no why"
-            assert headers.get("x-attempts") == 0, "an undecodable message was retried"
+            assert letter.get("error"), f"dead letter {letter['_id']} says no why"
+            assert letter["headers"].get("x-error") == letter["error"]
+            assert letter.get("attempts") == 0, "an undecodable message was retried"

@@ -19,7 +19,7 @@ def test_committed_generated_code_is_current() -> None:
 
 def test_every_service_proto_is_compiled() -> None:
     names = {p.stem for p in generate.proto_files()}
-    assert names == {"user", "inventory", "orders", "events", "timeline"}
+    assert names == {"user", "inventory", "orders", "events", "timeline", "messaging"}
 
 
 def test_generated_imports_resolve_without_rewriting() -> None:

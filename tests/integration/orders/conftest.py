@@ -75,6 +75,7 @@ class Stack:
     db: AsyncDatabase[Document]
     inventory_db: AsyncDatabase[Document]
     inventory_server: GrpcServer
+    verifier: TokenVerifier
 
     async def add_book(self, title: str = "A Book", price_cents: int = 1000,
                        stock: int = 5, *, tell_orders: bool = True) -> str:
@@ -192,7 +193,7 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
                 handlers=OrderHandlers(store, gateway), catalogue=CatalogueHandlers(catalogue),
                 gateway=gateway, db=orders_db,
                 inventory_db=inventory_db,
-                inventory_server=inventory_server)
+                inventory_server=inventory_server, verifier=verifier)
     finally:
         await orders_server.stop(0)
         await app.watcher.close()
@@ -206,21 +207,21 @@ async def stack(mongo_url: str) -> AsyncIterator[Stack]:
 @contextlib.asynccontextmanager
 async def running_saga(stack: Stack, amqp_url: str, handlers: OrderHandlers,
                        inventory: InventoryHandlers | None = None,
-                       **options: Any) -> AsyncIterator[None]:
+                       **options: Any) -> AsyncIterator[tuple[SagaParticipant, SagaParticipant]]:
     """Inventory and orders as saga participants on the real broker, under a fresh prefix
     (deleted afterwards); orders reacts through ``handlers``, inventory through
-    ``inventory`` (by default its own)."""
+    ``inventory`` (by default its own). Yields both participants."""
     prefix = f"test.orders.{uuid.uuid4().hex[:8]}"
     fast: dict[str, Any] = {"prefix": prefix, "relay_poll_interval": 0.1,
                             "retry_backoff": Backoff(initial=0.02, maximum=0.2), **options}
     async with SagaParticipant(service="inventory", db=stack.inventory_db, amqp_url=amqp_url,
                                subscriptions=inventory_subscriptions(inventory or
                                    InventoryHandlers(StockLedger(StockStore(stack.inventory_db)))),
-                               events=INVENTORY_EVENTS, **fast), \
+                               events=INVENTORY_EVENTS, **fast) as inventory_saga, \
             SagaParticipant(service="orders", db=stack.db, amqp_url=amqp_url,
                             subscriptions=subscriptions(handlers, stack.catalogue), events=EVENTS,
-                            **fast):
-        yield
+                            **fast) as orders_saga:
+        yield inventory_saga, orders_saga
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()

@@ -1,4 +1,5 @@
-"""Helpers for saga tests: a recording handler, emitting, raw publishing, peeking at queues."""
+"""Helpers for saga tests: a recording handler, emitting, raw publishing, peeking at queues
+and at kept dead letters."""
 
 from __future__ import annotations
 
@@ -119,28 +120,21 @@ async def spy(
         await channel.close()
 
 
-async def drain_dead_letters(
-    connection: AbstractRobustConnection, prefix: str, service: str, count: int,
-) -> list[AbstractIncomingMessage]:
-    """Take ``count`` messages from a service's dead-letter queue, waiting at most WAIT."""
-    channel = await connection.channel()
-    queue = await channel.get_queue(f"{prefix}.{service}.dead")
-    taken: list[AbstractIncomingMessage] = []
+async def kept_dead_letters(db: AsyncDatabase[Document], count: int) -> list[Document]:
+    """Wait (at most WAIT) until the participant has drained ``count`` dead letters from its
+    queue into its ``dead_letters`` collection; returns them."""
     async with asyncio.timeout(WAIT):
-        while len(taken) < count:
-            message = await queue.get(fail=False)
-            if message is None:
-                await asyncio.sleep(0.05)  # polling an empty queue, not synchronising
-                continue
-            await message.ack()
-            taken.append(message)
-    await channel.close()
-    return taken
+        while True:
+            found = await db["dead_letters"].find().to_list()
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)  # polling a collection, not synchronising
 
 
-async def dead_letter_count(
+async def dead_letter_queue_length(
     connection: AbstractRobustConnection, prefix: str, service: str
 ) -> int:
+    """Messages waiting in the broker's dead-letter queue, not yet drained."""
     channel = await connection.channel()
     queue = await channel.get_queue(f"{prefix}.{service}.dead")
     count = queue.declaration_result.message_count or 0

@@ -1,4 +1,5 @@
-"""The broker goes away while events flow: nothing is lost, consuming and relaying resume.
+"""The broker goes away while events flow: nothing is lost, consuming, relaying and keeping
+dead letters resume.
 
 These tests restart (or cut off) the shared RabbitMQ node, so they run only where ``rabbitmqctl``
 works, and always leave the broker running. Select them with ``-m broker_restart``.
@@ -16,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.events.v1 import events_pb2
 from runtime.mongo import Document
 from saga import SagaParticipant
-from tests.integration.saga.helpers import Recorder, emit, order_placed
+from tests.integration.saga.helpers import Recorder, emit, kept_dead_letters, order_placed
 
 pytestmark = [
     pytest.mark.integration,
@@ -51,7 +52,7 @@ async def run_through_outage(
     make_db: MakeDb, participant: Build, outage: Callable[[], asyncio.Future[None] | object],
 ) -> Recorder:
     orders_db, inventory_db = make_db(), make_db()
-    recorder = Recorder(inventory_db)
+    recorder = Recorder(inventory_db, poison_order="flow-poison")
     events = [order_placed(f"flow-{i}") for i in range(EVENTS)]
     async with asyncio.timeout(BUDGET):
         async with (
@@ -69,10 +70,14 @@ async def run_through_outage(
             await outage()  # type: ignore[misc]
             await emitting
             await recorder.wait_for(EVENTS, within=BUDGET)
+            # Dead-lettering and its drain came back too.
+            await emit(orders, order_placed("flow-poison"))
+            (kept,) = await kept_dead_letters(inventory_db, 1)
+            assert kept["correlation_id"] == "flow-poison"
 
     for event in events:
         assert await recorder.effect_count(order_id=event.order_id) == 1
-    assert await orders_db["outbox"].count_documents({"state": "published"}) == EVENTS
+    assert await orders_db["outbox"].count_documents({"state": "published"}) == EVENTS + 1
     return recorder
 
 

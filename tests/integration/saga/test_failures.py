@@ -1,4 +1,5 @@
-"""Messages that cannot be handled: dead-lettered with the reason, the queue keeps flowing."""
+"""Messages that cannot be handled: dead-lettered with the reason, kept in the service's
+``dead_letters`` collection, and the queue keeps flowing."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from runtime.mongo import Document
 from saga import SagaParticipant
 from tests.integration.saga.helpers import (
     Recorder,
-    dead_letter_count,
-    drain_dead_letters,
+    dead_letter_queue_length,
+    kept_dead_letters,
     order_placed,
     publish_raw,
 )
@@ -42,20 +43,25 @@ async def test_poison_messages_are_dead_lettered_and_the_queue_keeps_flowing(
         await publish_raw(broker, prefix, good.SerializeToString(), "OrderPlaced",
                           message_id=good.meta.event_id, type="OrderPlaced")
         await recorder.wait_for(1)
-        dead = await drain_dead_letters(broker, prefix, "inventory", 3)
+        dead = await kept_dead_letters(db, 3)
+        assert await dead_letter_queue_length(broker, prefix, "inventory") == 0
 
     assert await recorder.effect_count(order_id="good") == 1
-    by_id = {m.message_id: m for m in dead}
+    by_id = {d["_id"]: d for d in dead}
     assert set(by_id) == {"garbage-1", "no-such-type", cursed.meta.event_id}
-    assert "UndecodableMessage" in str(by_id["garbage-1"].headers["x-error"])
-    assert by_id["garbage-1"].headers["x-attempts"] == 0
-    assert "OrderVanished" in str(by_id["no-such-type"].headers["x-error"])
+    assert by_id["garbage-1"]["error"].startswith("UndecodableMessage")
+    assert by_id["garbage-1"]["attempts"] == 0
+    assert by_id["garbage-1"]["correlation_id"] is None
+    assert "OrderVanished" in by_id["no-such-type"]["error"]
+    assert by_id["no-such-type"]["type"] == "OrderVanished"
     poisoned = by_id[cursed.meta.event_id]
-    assert str(poisoned.headers["x-error"]).startswith("PoisonMessage: order cursed")
-    assert poisoned.headers["x-attempts"] == 1
-    assert poisoned.headers["x-original-routing-key"] == "OrderPlaced"
-    assert poisoned.body == cursed.SerializeToString()
-    assert poisoned.type == "OrderPlaced"
+    assert poisoned["error"].startswith("PoisonMessage: order cursed")
+    assert poisoned["error"] == poisoned["headers"]["x-error"]
+    assert poisoned["attempts"] == 1
+    assert poisoned["headers"]["x-original-routing-key"] == "OrderPlaced"
+    assert poisoned["payload"] == cursed.SerializeToString()
+    assert poisoned["type"] == "OrderPlaced"
+    assert poisoned["queue"] == f"{prefix}.inventory"
     # A poisoned attempt commits nothing, so a later fixed handler could still take it.
     assert await db["processed_events"].count_documents({"_id": cursed.meta.event_id}) == 0
 
@@ -76,7 +82,8 @@ async def test_transient_failures_are_retried_then_handled_once(
 
     assert recorder.calls == 4  # two failures, then each event once
     assert await recorder.effect_count(order_id="flaky") == 1
-    assert await dead_letter_count(broker, prefix, "inventory") == 0
+    assert await dead_letter_queue_length(broker, prefix, "inventory") == 0
+    assert await db["dead_letters"].count_documents({}) == 0
 
 
 async def test_a_message_failing_every_attempt_is_dead_lettered_after_max_attempts(
@@ -92,10 +99,10 @@ async def test_a_message_failing_every_attempt_is_dead_lettered_after_max_attemp
             await publish_raw(broker, prefix, e.SerializeToString(), "OrderPlaced",
                               message_id=e.meta.event_id, type="OrderPlaced")
         (handled,) = await recorder.wait_for(1)
-        (dead,) = await drain_dead_letters(broker, prefix, "inventory", 1)
+        (dead,) = await kept_dead_letters(db, 1)
 
     assert handled.order_id == "later"
-    assert dead.message_id == doomed.meta.event_id
-    assert dead.headers["x-attempts"] == 3
-    assert str(dead.headers["x-error"]) == "ConnectionError: simulated outage 3"
+    assert dead["_id"] == doomed.meta.event_id
+    assert dead["attempts"] == 3
+    assert dead["error"] == "ConnectionError: simulated outage 3"
     assert await recorder.effect_count(order_id="doomed") == 0

@@ -74,10 +74,11 @@ def test_stamp_fills_only_what_is_missing() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert sorted(saga.__all__) == [
-        "Backoff", "DeadLetter", "Delivery", "Disposition", "Envelope", "EventMeta",
-        "EventRegistry", "Handler", "InMemoryBroker", "InMemoryTransport", "InvalidEvent",
-        "Outbox", "OutboxState", "OutboxStore", "PROCESSED", "PoisonMessage", "PublishFailed",
-        "Publisher", "RabbitTransport", "Relay", "SagaError", "SagaParticipant",
+        "Backoff", "DeadLetter", "DeadLetterRecord", "Delivery", "Disposition", "Envelope",
+        "EventMeta", "EventRegistry", "FailedEvent", "Handler", "InMemoryBroker",
+        "InMemoryTransport", "InvalidEvent", "Outbox", "OutboxState", "OutboxStore", "PROCESSED",
+        "PoisonMessage", "PublishFailed", "Publisher", "RabbitTransport", "Relay", "SagaError",
+        "SagaOperations", "SagaParticipant",
         "Subscription", "Subscriptions", "Topology", "Transport", "UndecodableMessage",
         "UnitOfWork", "Verdict", "in_transaction",
     ]
