@@ -108,7 +108,8 @@ def test_staged_package_holds_the_client_and_only_the_contracts_it_calls(staged:
     assert shipped == json.loads((ROOT / "client" / "data" / "catalogue.json").read_text())
     services = sorted(p.name for p in (staged / "_contracts" / "bookstore").iterdir()
                       if p.is_dir())
-    assert services == ["inventory", "orders", "user"]  # no events: the client never sees them
+    # No events: the client never sees them.
+    assert services == ["inventory", "messaging", "orders", "timeline", "user"]
     assert not (staged / "web").exists()
     assert not list(staged.rglob("__pycache__"))
 
