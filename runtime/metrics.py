@@ -14,7 +14,10 @@ afterwards, so several stacks can share one machine.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 from wsgiref.simple_server import WSGIServer
@@ -22,6 +25,8 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.registry import CollectorRegistry
+
+log = logging.getLogger(__name__)
 
 DEFAULT_METRICS_ADDRS: Final = {
     "user": "127.0.0.1:9101",
@@ -151,11 +156,20 @@ def parse_metrics_addr(value: str) -> MetricsAddress | None:
     return MetricsAddress(host, int(port_text))
 
 
+class MetricsListenError(OSError):
+    """The metrics address cannot be bound (taken, or not an address of this machine)."""
+
+
 class MetricsServer:
     """``/metrics`` over HTTP on a daemon thread; :meth:`stop` closes the socket."""
 
     def __init__(self, address: MetricsAddress, registry: CollectorRegistry = REGISTRY) -> None:
-        server, thread = start_http_server(address.port, address.host, registry)
+        try:
+            server, thread = start_http_server(address.port, address.host, registry)
+        except OSError as exc:
+            raise MetricsListenError(
+                f"cannot serve metrics on {address.host}:{address.port}: "
+                f"{exc.strerror or exc}") from None
         self._server: WSGIServer = server
         self._thread: threading.Thread = thread
         self.host = address.host
@@ -175,3 +189,18 @@ class MetricsServer:
 def serve_metrics(address: MetricsAddress | None) -> MetricsServer | None:
     """Start the endpoint at ``address``; nothing for ``None`` (``off``)."""
     return None if address is None else MetricsServer(address)
+
+
+@contextlib.contextmanager
+def metrics_endpoint(address: MetricsAddress | None) -> Iterator[MetricsServer | None]:
+    """The endpoint at ``address`` (logged with the port it bound) until the block ends."""
+    server = serve_metrics(address)
+    if server is None:
+        log.info("metrics endpoint off")
+        yield None
+        return
+    log.info("serving metrics", extra={"url": server.url})
+    try:
+        yield server
+    finally:
+        server.stop()
