@@ -15,13 +15,16 @@ from saga._store import OutboxState, OutboxStore
 from saga._subscriptions import Handler, Subscription, Subscriptions
 from saga._transport import Disposition, Publisher, Transport, Verdict
 from saga.errors import PoisonMessage, PublishFailed, SagaError, UndecodableMessage
+from saga.observer import NO_OBSERVER, Consumed, NoObserver, SagaObserver
 from saga.participant import SagaParticipant
 from saga.retry import Backoff
 from saga.unit_of_work import UnitOfWork, in_transaction
 
 __all__ = [
+    "NO_OBSERVER",
     "PROCESSED",
     "Backoff",
+    "Consumed",
     "DeadLetter",
     "Delivery",
     "Disposition",
@@ -31,6 +34,7 @@ __all__ = [
     "Handler",
     "InMemoryBroker",
     "InMemoryTransport",
+    "NoObserver",
     "Outbox",
     "OutboxState",
     "OutboxStore",
@@ -40,6 +44,7 @@ __all__ = [
     "RabbitTransport",
     "Relay",
     "SagaError",
+    "SagaObserver",
     "SagaParticipant",
     "Subscription",
     "Subscriptions",

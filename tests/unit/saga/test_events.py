@@ -74,10 +74,11 @@ def test_stamp_fills_only_what_is_missing() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert sorted(saga.__all__) == [
-        "Backoff", "DeadLetter", "Delivery", "Disposition", "Envelope", "EventMeta",
-        "EventRegistry", "Handler", "InMemoryBroker", "InMemoryTransport", "Outbox",
-        "OutboxState", "OutboxStore", "PROCESSED", "PoisonMessage", "PublishFailed",
-        "Publisher", "RabbitTransport", "Relay", "SagaError", "SagaParticipant",
+        "Backoff", "Consumed", "DeadLetter", "Delivery", "Disposition", "Envelope", "EventMeta",
+        "EventRegistry", "Handler", "InMemoryBroker", "InMemoryTransport", "NO_OBSERVER",
+        "NoObserver", "Outbox", "OutboxState", "OutboxStore", "PROCESSED", "PoisonMessage",
+        "PublishFailed", "Publisher", "RabbitTransport", "Relay", "SagaError", "SagaObserver",
+        "SagaParticipant",
         "Subscription", "Subscriptions", "Topology", "Transport", "UndecodableMessage",
         "UnitOfWork", "Verdict", "in_transaction",
     ]
@@ -87,6 +88,6 @@ def test_public_names_are_pinned() -> None:
 
 def test_saga_knows_no_service() -> None:
     source = "\n".join(p.read_text() for p in pathlib.Path(saga.__file__).parent.glob("*.py"))
-    for name in ("contracts", "inventory", "orders", "bookstore"):
+    for name in ("contracts", "inventory", "orders", "bookstore", "runtime"):
         assert f"import {name}" not in source
         assert f"from {name}" not in source
