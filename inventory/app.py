@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from inventory import metrics
 from inventory.cache import BookCache
 from inventory.config import InventorySettings
 from inventory.events import EVENTS
@@ -20,6 +21,7 @@ from runtime.auth import TokenVerifier
 from runtime.entry import ServiceApp
 from runtime.keys import load_public_key
 from runtime.mongo import Document
+from runtime.saga_metrics import SagaMetrics
 from runtime.server import ServiceBinding
 from saga import SagaParticipant, Subscriptions
 
@@ -31,7 +33,8 @@ def saga_participant(settings: InventorySettings, db: AsyncDatabase[Document],
                            amqp_url=settings.amqp_url.get_secret_value(), subscriptions=table,
                            events=EVENTS, prefix=settings.saga_prefix,
                            prefetch=settings.saga_prefetch,
-                           shutdown_grace=settings.shutdown_grace_seconds)
+                           shutdown_grace=settings.shutdown_grace_seconds,
+                           observer=SagaMetrics(table.names))
 
 
 @asynccontextmanager
@@ -42,6 +45,7 @@ async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
     store = BookStore(db)
     await store.ensure_indexes()
     table = subscriptions(InventoryHandlers(StockLedger(StockStore(db))))
+    metrics.start_at_zero()
     async with saga_participant(settings, db, table) as saga, BookCache(store) as cache:
         yield [InventoryService(store, saga.outbox, verifier, cache).binding()]
 
