@@ -4,7 +4,9 @@ Every metric the services record is defined here once, with its help text, in th
 default registry (which also carries the client library's ``process_*`` and ``python_*``
 metrics). Dashboards and alert rules in ``deploy/monitoring/`` may use only these names; a test
 holds them to it. RPC metrics are recorded by the server runtime for every servicer method;
-the others are recorded where the event happens (orders, inventory, the saga).
+the saga's by :mod:`runtime.saga_metrics`, the observer each saga participant is given; the
+business ones by ``orders/metrics.py`` and ``inventory/metrics.py``, after their transaction
+commits.
 
 The endpoint is a small HTTP server on its own daemon thread, bound to ``host:port`` from
 ``BOOKSTORE_METRICS_ADDR`` / ``BOOKSTORE_<SVC>_METRICS_ADDR`` (defaults: 127.0.0.1:9101 user,
@@ -81,8 +83,8 @@ HOLDS_RELEASED = Counter(
 # --- The saga: events, outbox, broker -----------------------------------------------------------
 EVENTS_CONSUMED = Counter(
     "bookstore_events_consumed_total",
-    "Events taken from the broker, by event name and outcome "
-    "(handled, duplicate, retried, dead_lettered).",
+    "Events taken from the broker, by event name and final outcome (handled, duplicate, "
+    "dead_lettered); retried counts each failed attempt that was tried again.",
     ["event", "outcome"])
 EVENT_HANDLER_SECONDS = Histogram(
     "bookstore_event_handler_seconds", "Time a handler took for one event, by event name.",
