@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from inventory import metrics
 from inventory.cache import BookCache
 from inventory.config import InventorySettings
 from inventory.events import EVENTS
@@ -25,6 +26,7 @@ from runtime.entry import ServiceApp
 from runtime.keys import load_public_key
 from runtime.messaging_admin import messaging_admin
 from runtime.mongo import Document
+from runtime.saga_metrics import SagaMetrics
 from runtime.server import ServiceBinding
 from saga import SagaParticipant, Subscriptions
 
@@ -36,7 +38,8 @@ def saga_participant(settings: InventorySettings, db: AsyncDatabase[Document],
                            amqp_url=settings.amqp_url.get_secret_value(), subscriptions=table,
                            events=EVENTS, prefix=settings.saga_prefix,
                            prefetch=settings.saga_prefetch,
-                           shutdown_grace=settings.shutdown_grace_seconds)
+                           shutdown_grace=settings.shutdown_grace_seconds,
+                           observer=SagaMetrics(table.names))
 
 
 @asynccontextmanager
@@ -51,6 +54,7 @@ async def assemble(settings: InventorySettings, db: AsyncDatabase[Document]
     await stock.ensure_indexes()
     ledger = StockLedger(stock)
     table = subscriptions(InventoryHandlers(ledger))
+    metrics.start_at_zero()
     async with (saga_participant(settings, db, table) as saga, BookCache(store) as cache,
                 messaging_admin(saga.operations, verifier) as admin):
         sweeper = HoldSweeper(stock, ledger, saga.outbox,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from inventory import metrics
 from inventory.reservations import Line, Reason, Rejected, State
 from inventory.stock import StockCorruptedError, StockLedger
 from saga import PoisonMessage, Subscriptions, UnitOfWork
@@ -38,6 +39,7 @@ class InventoryHandlers:
             return
         if isinstance(outcome, Rejected):
             log.info("stock rejected", extra={"order_id": event.order_id})
+            metrics.reservation(uow, metrics.REJECTED)
             uow.emit(ev.StockRejected(order_id=event.order_id, lines=[
                 ev.RejectedLine(book_id=f.book_id, requested=f.requested,
                                 available=f.available, reason=REASONS[f.reason])
@@ -46,6 +48,7 @@ class InventoryHandlers:
         uow.emit(ev.StockReserved(order_id=event.order_id, lines=[
             ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity)
             for line in outcome.lines]))
+        metrics.reservation(uow, metrics.RESERVED)
 
     async def on_order_confirmed(self, event: ev.OrderConfirmed, uow: UnitOfWork) -> None:
         try:

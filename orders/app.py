@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orders import metrics
 from orders.catalogue import Catalog, CatalogueHandlers, ReadModelCatalogue
 from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
@@ -33,6 +34,7 @@ from runtime.entry import Command, ServiceApp
 from runtime.keys import load_public_key
 from runtime.messaging_admin import messaging_admin
 from runtime.mongo import Document
+from runtime.saga_metrics import SagaMetrics
 from runtime.server import ServiceBinding
 from saga import Outbox, SagaParticipant, Subscriptions
 from saga.journal import Journal
@@ -65,7 +67,8 @@ def saga_participant(settings: OrdersSettings, db: AsyncDatabase[Document],
                            amqp_url=settings.amqp_url.get_secret_value(), subscriptions=table,
                            events=EVENTS,
                            prefix=settings.saga_prefix, prefetch=settings.saga_prefetch,
-                           shutdown_grace=settings.shutdown_grace_seconds)
+                           shutdown_grace=settings.shutdown_grace_seconds,
+                           observer=SagaMetrics(table.names))
 
 
 def gateway_for(db: AsyncDatabase[Document], settings: OrdersSettings) -> SimulatedGateway:
@@ -86,6 +89,7 @@ async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
     gateway = gateway_for(db, settings)
     catalogue = CatalogueStore(db)
     table = subscriptions(OrderHandlers(store, gateway), CatalogueHandlers(catalogue))
+    metrics.start_at_zero()
     async with (balanced_channel(settings.inventory_addr) as channel,
                 saga_participant(settings, db, table) as saga,
                 messaging_admin(saga.operations, verifier) as admin):

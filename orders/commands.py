@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pymongo.errors import DuplicateKeyError
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from orders import metrics
 from orders.catalogue import Catalog
 from orders.lifecycle import Actor, IllegalTransition, Status, check_move
 from orders.model import Order, new_order, request_fingerprint
@@ -66,6 +67,7 @@ class OrderCommands:
 
         async def work(uow: UnitOfWork) -> None:
             await self._store.insert(order, uow.session)
+            metrics.placed(uow)
             uow.emit(ev.OrderPlaced(order_id=order.id, user_id=order.user_id, lines=[
                 ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity)
                 for line in order.lines]))
@@ -99,8 +101,13 @@ class OrderCommands:
 
     async def expire(self, order_id: str, reason: str) -> bool:
         """Cancel a PENDING order the saga never settled; ``False`` if it settled meanwhile."""
-        return await self._outbox.run(lambda uow: self._cancel(uow, order_id, {Status.PENDING},
-                                                               reason, paid=False))
+
+        async def work(uow: UnitOfWork) -> bool:
+            order = await self._store.get(order_id, uow.session)
+            return order is not None and await self._cancel(
+                uow, order, Status.PENDING, reason, paid=False)
+
+        return await self._outbox.run(work)
 
     async def refund(self, order_id: str) -> None:
         await self._gateway.refund(order_id)
@@ -114,6 +121,8 @@ class OrderCommands:
                 moved = await self._outbox.run(self._cancelling(order, reason))
             else:
                 moved = await self._store.transition(order.id, {order.status}, target, reason)
+                if moved:
+                    metrics.moved(order.status, target, order.created_at)
             if moved:
                 log.info("order moved", extra={"order_id": order.id, "from": order.status.value,
                                                "to": target.value})
@@ -127,14 +136,15 @@ class OrderCommands:
     def _cancelling(self, order: Order, reason: str) -> Callable[[UnitOfWork], Awaitable[bool]]:
         """The unit of work that cancels ``order`` from the status it was read in."""
         paid = bool(order.payment_reference)
-        return lambda uow: self._cancel(uow, order.id, {order.status}, reason, paid=paid)
+        return lambda uow: self._cancel(uow, order, order.status, reason, paid=paid)
 
-    async def _cancel(self, uow: UnitOfWork, order_id: str, sources: set[Status], reason: str,
+    async def _cancel(self, uow: UnitOfWork, order: Order, source: Status, reason: str,
                       *, paid: bool) -> bool:
-        moved = await self._store.transition(order_id, sources, Status.CANCELLED, reason,
+        moved = await self._store.transition(order.id, {source}, Status.CANCELLED, reason,
                                              session=uow.session, refund_due=paid)
         if moved:
-            uow.emit(ev.OrderCancelled(order_id=order_id, reason=reason))
+            uow.emit(ev.OrderCancelled(order_id=order.id, reason=reason))
+            metrics.moved(source, Status.CANCELLED, order.created_at, uow)
         return moved
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
+from orders import metrics
 from orders.catalogue import CatalogueHandlers
 from orders.lifecycle import Actor, Status, sources_of
 from orders.model import OrderLine
@@ -89,6 +90,7 @@ class OrderHandlers:
         if not await self._store.transition(order.id, {Status.PENDING}, Status.REJECTED, reason,
                                             session=uow.session, lines=lines):
             raise OrderChanged(order.id)
+        metrics.moved(Status.PENDING, Status.REJECTED, order.created_at, uow)
         log.info("order rejected", extra={"order_id": order.id})
 
     async def _hold_expired(self, order_id: str, status: Status, uow: UnitOfWork) -> None:
@@ -112,8 +114,14 @@ class OrderHandlers:
         if order is None or order.status is not Status.PENDING:
             return None
         await self._store.note_payment_due(order.id, order.total_cents)
-        return await charge_with_retry(
-            self._gateway, order.id, order.total_cents, order.payment_token)
+        try:
+            result = await charge_with_retry(
+                self._gateway, order.id, order.total_cents, order.payment_token)
+        except Exception:
+            metrics.payment("failed")
+            raise
+        metrics.payment("charged" if result.approved else "declined")
+        return result
 
     async def settle(self, event: ev.StockReserved, result: PaymentResult | None,
                      uow: UnitOfWork) -> None:
@@ -154,6 +162,8 @@ class OrderHandlers:
                 uow.emit(ev.OrderCancelled(order_id=order.id, reason=reason))
         if not moved:
             raise OrderChanged(order.id)
+        metrics.moved(Status.PENDING, Status.CONFIRMED if result.approved else Status.CANCELLED,
+                      order.created_at, uow)
         log.info("order settled", extra={"order_id": order.id, "approved": result.approved})
 
 

@@ -154,6 +154,11 @@ class OrderStore:
         ).sort("created_at", ASCENDING).limit(limit)
         return [doc["_id"] async for doc in cursor]
 
+    async def count_pending_before(self, cutoff: datetime) -> int:
+        """How many orders are PENDING since before ``cutoff`` (the ``status_age`` index)."""
+        return await self.orders.count_documents(
+            {"status": Status.PENDING.value, "created_at": {"$lt": cutoff}})
+
     async def refunds_due(self, limit: int) -> list[str]:
         cursor = self.orders.find({"refund_due": True}, {"_id": 1}).limit(limit)
         return [doc["_id"] async for doc in cursor]

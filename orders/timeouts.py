@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from orders import metrics
 from orders.commands import OrderCommands
 from orders.model import utc_now
 from orders.store import OrderStore
@@ -41,11 +42,12 @@ class Sweeper:
     async def sweep_once(self) -> SweepResult:
         """One pass over what is due now; returns what it changed."""
         expired = 0
-        for order_id in await self._store.pending_since_before(
-                utc_now() - self._timeout, self._batch):
+        cutoff = utc_now() - self._timeout
+        for order_id in await self._store.pending_since_before(cutoff, self._batch):
             if await self._commands.expire(order_id, TIMEOUT_REASON):
                 expired += 1
                 log.info("order timed out", extra={"order_id": order_id})
+        metrics.pending_overdue(await self._store.count_pending_before(cutoff))
         refunded = 0
         for order_id in await self._store.refunds_due(self._batch):
             await self._commands.refund(order_id)

@@ -35,6 +35,7 @@ from pymongo.errors import PyMongoError, ServerSelectionTimeoutError
 from runtime.broker import BrokerProbe
 from runtime.health import Dependency
 from runtime.logs import configure_logging
+from runtime.metrics import MetricsListenError, metrics_endpoint
 from runtime.mongo import Document, open_database, ping_probe
 from runtime.server import GrpcServer, ListenError, ServiceBinding
 from runtime.settings import (
@@ -96,6 +97,7 @@ async def serve(app: ServiceApp[S], settings: S) -> int:
     try:
         async with contextlib.AsyncExitStack() as parts:
             with startup_errors(settings):
+                parts.enter_context(metrics_endpoint(settings.metrics_address))
                 db = await parts.enter_async_context(
                     open_database(settings.mongo_url.get_secret_value(), settings.mongo_db,
                                   timeout_ms=int(settings.mongo_timeout_seconds * 1000)))
@@ -154,6 +156,8 @@ def startup_errors(settings: ServiceSettings) -> Iterator[None]:
                            f"{_first_line(exc).replace(url, redact_url(url))}") from None
     except ListenError as exc:
         raise StartupError(f"{exc} (BOOKSTORE_LISTEN_ADDR or BOOKSTORE_{service}_ADDR)") from None
+    except MetricsListenError as exc:
+        raise StartupError(f"{exc} ({settings.metrics_variable})") from None
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -4,7 +4,9 @@ Every metric the services record is defined here once, with its help text, in th
 default registry (which also carries the client library's ``process_*`` and ``python_*``
 metrics). Dashboards and alert rules in ``deploy/monitoring/`` may use only these names; a test
 holds them to it. RPC metrics are recorded by the server runtime for every servicer method;
-the others are recorded where the event happens (orders, inventory, the saga).
+the saga's by :mod:`runtime.saga_metrics`, the observer each saga participant is given; the
+business ones by ``orders/metrics.py`` and ``inventory/metrics.py``, after their transaction
+commits.
 
 The endpoint is a small HTTP server on its own daemon thread, bound to ``host:port`` from
 ``BOOKSTORE_METRICS_ADDR`` / ``BOOKSTORE_<SVC>_METRICS_ADDR`` (defaults: 127.0.0.1:9101 user,
@@ -14,7 +16,10 @@ afterwards, so several stacks can share one machine.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 from wsgiref.simple_server import WSGIServer
@@ -22,6 +27,8 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.registry import CollectorRegistry
+
+log = logging.getLogger(__name__)
 
 DEFAULT_METRICS_ADDRS: Final = {
     "user": "127.0.0.1:9101",
@@ -76,8 +83,8 @@ HOLDS_RELEASED = Counter(
 # --- The saga: events, outbox, broker -----------------------------------------------------------
 EVENTS_CONSUMED = Counter(
     "bookstore_events_consumed_total",
-    "Events taken from the broker, by event name and outcome "
-    "(handled, duplicate, retried, dead_lettered).",
+    "Events taken from the broker, by event name and final outcome (handled, duplicate, "
+    "dead_lettered); retried counts each failed attempt that was tried again.",
     ["event", "outcome"])
 EVENT_HANDLER_SECONDS = Histogram(
     "bookstore_event_handler_seconds", "Time a handler took for one event, by event name.",
@@ -153,11 +160,20 @@ def parse_metrics_addr(value: str) -> MetricsAddress | None:
     return MetricsAddress(host, int(port_text))
 
 
+class MetricsListenError(OSError):
+    """The metrics address cannot be bound (taken, or not an address of this machine)."""
+
+
 class MetricsServer:
     """``/metrics`` over HTTP on a daemon thread; :meth:`stop` closes the socket."""
 
     def __init__(self, address: MetricsAddress, registry: CollectorRegistry = REGISTRY) -> None:
-        server, thread = start_http_server(address.port, address.host, registry)
+        try:
+            server, thread = start_http_server(address.port, address.host, registry)
+        except OSError as exc:
+            raise MetricsListenError(
+                f"cannot serve metrics on {address.host}:{address.port}: "
+                f"{exc.strerror or exc}") from None
         self._server: WSGIServer = server
         self._thread: threading.Thread = thread
         self.host = address.host
@@ -177,3 +193,18 @@ class MetricsServer:
 def serve_metrics(address: MetricsAddress | None) -> MetricsServer | None:
     """Start the endpoint at ``address``; nothing for ``None`` (``off``)."""
     return None if address is None else MetricsServer(address)
+
+
+@contextlib.contextmanager
+def metrics_endpoint(address: MetricsAddress | None) -> Iterator[MetricsServer | None]:
+    """The endpoint at ``address`` (logged with the port it bound) until the block ends."""
+    server = serve_metrics(address)
+    if server is None:
+        log.info("metrics endpoint off")
+        yield None
+        return
+    log.info("serving metrics", extra={"url": server.url})
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -6,6 +6,9 @@ its MongoDB URL and database with ``BOOKSTORE_<SERVICE>_MONGO_URL`` / ``..._MONG
 benchmarks) can share one broker. A service binds ``BOOKSTORE_LISTEN_ADDR`` when set
 (``0.0.0.0:50052`` in a pod), else its own ``BOOKSTORE_<SVC>_ADDR``: that one says how the
 others reach it, and may list several instances or be a ``dns:///`` name (:mod:`runtime.channels`).
+The ``/metrics`` endpoint follows the same pattern: ``BOOKSTORE_METRICS_ADDR`` when set (a pod, a
+container), else ``BOOKSTORE_<SVC>_METRICS_ADDR`` (defaults :mod:`runtime.metrics`), ``off`` for
+none.
 
 Each service subclasses :class:`ServiceSettings` with its own fields (``user/config.py``,
 ``orders/config.py``, ``inventory/config.py``); the entry point (:mod:`runtime.entry`) loads
@@ -29,6 +32,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from runtime.metrics import DEFAULT_METRICS_ADDRS, MetricsAddress, parse_metrics_addr
+
 ServiceName = Literal["user", "inventory", "orders"]
 
 DEFAULT_ADDRESSES: dict[ServiceName, str] = {
@@ -40,6 +45,7 @@ DEFAULT_ADDRESSES: dict[ServiceName, str] = {
 POSITIVE_WHOLE = "a positive whole number"
 POSITIVE_SECONDS = "a positive number of seconds"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+METRICS_ADDR = "'off' or host:port (port 0: any free port)"
 
 
 class StartupError(Exception):
@@ -112,6 +118,19 @@ class ServiceSettings(LogSettings):
     shutdown_grace_seconds: float = Field(5.0, gt=0, description=POSITIVE_SECONDS)
     # How often health probes the database and the broker (runtime.health).
     health_probe_seconds: float = Field(2.0, gt=0, description=POSITIVE_SECONDS)
+    metrics_addr: str = Field("", description=METRICS_ADDR)
+    user_metrics_addr: str = Field(DEFAULT_METRICS_ADDRS["user"], description=METRICS_ADDR)
+    inventory_metrics_addr: str = Field(DEFAULT_METRICS_ADDRS["inventory"],
+                                        description=METRICS_ADDR)
+    orders_metrics_addr: str = Field(DEFAULT_METRICS_ADDRS["orders"], description=METRICS_ADDR)
+
+    @field_validator("metrics_addr", "user_metrics_addr", "inventory_metrics_addr",
+                     "orders_metrics_addr")
+    @classmethod
+    def _metrics_addr(cls, value: str) -> str:
+        if value:
+            parse_metrics_addr(value)  # its MetricsAddressError is a ValueError
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -139,6 +158,20 @@ class ServiceSettings(LogSettings):
     def address_of(self, service: ServiceName) -> str:
         return {"user": self.user_addr, "inventory": self.inventory_addr,
                 "orders": self.orders_addr}[service]
+
+    @property
+    def metrics_variable(self) -> str:
+        """The variable the metrics address comes from, for messages."""
+        return ("BOOKSTORE_METRICS_ADDR" if self.metrics_addr
+                else f"BOOKSTORE_{self.service.upper()}_METRICS_ADDR")
+
+    @property
+    def metrics_address(self) -> MetricsAddress | None:
+        """Where this service serves ``/metrics``: ``BOOKSTORE_METRICS_ADDR`` when set, else
+        its own ``BOOKSTORE_<SVC>_METRICS_ADDR``; ``None`` for ``off``."""
+        own = {"user": self.user_metrics_addr, "inventory": self.inventory_metrics_addr,
+               "orders": self.orders_metrics_addr}[self.service]
+        return parse_metrics_addr(self.metrics_addr or own)
 
 
 class _ServiceOverrides(PydanticBaseSettingsSource):

@@ -15,14 +15,17 @@ from saga._store import OutboxState, OutboxStore
 from saga._subscriptions import Handler, Subscription, Subscriptions
 from saga._transport import Disposition, Publisher, Transport, Verdict
 from saga.errors import InvalidEvent, PoisonMessage, PublishFailed, SagaError, UndecodableMessage
+from saga.observer import NO_OBSERVER, Consumed, NoObserver, SagaObserver
 from saga.operations import DeadLetterRecord, FailedEvent, SagaOperations
 from saga.participant import SagaParticipant
 from saga.retry import Backoff
 from saga.unit_of_work import UnitOfWork, in_transaction
 
 __all__ = [
+    "NO_OBSERVER",
     "PROCESSED",
     "Backoff",
+    "Consumed",
     "DeadLetter",
     "DeadLetterRecord",
     "Delivery",
@@ -35,6 +38,7 @@ __all__ = [
     "InMemoryBroker",
     "InMemoryTransport",
     "InvalidEvent",
+    "NoObserver",
     "Outbox",
     "OutboxState",
     "OutboxStore",
@@ -44,6 +48,7 @@ __all__ = [
     "RabbitTransport",
     "Relay",
     "SagaError",
+    "SagaObserver",
     "SagaOperations",
     "SagaParticipant",
     "Subscription",

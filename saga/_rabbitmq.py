@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import aio_pika
 from aio_pika.abc import (
@@ -47,10 +47,13 @@ QUORUM = {"x-queue-type": "quorum"}
 
 class RabbitTransport:
     """:class:`saga.Transport` over RabbitMQ: publishes envelopes with confirms and feeds
-    deliveries of one service's quorum queue to a callback."""
+    deliveries of one service's quorum queue to a callback. ``on_connection`` hears ``True``
+    when the connection opens or reopens and ``False`` when it is lost or closed."""
 
-    def __init__(self, url: str, topology: Topology, *, service: str, prefetch: int) -> None:
+    def __init__(self, url: str, topology: Topology, *, service: str, prefetch: int,
+                 on_connection: Callable[[bool], None] | None = None) -> None:
         self._url = url
+        self._on_connection = on_connection
         self._topology = topology
         self._service = service
         self._prefetch = prefetch
@@ -70,6 +73,10 @@ class RabbitTransport:
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(
             self._url, client_properties={"connection_name": self._service})
+        if (report := self._on_connection) is not None:
+            self._connection.close_callbacks.add(lambda *_: report(False))
+            self._connection.reconnect_callbacks.add(lambda *_: report(True))
+            report(True)
         self._publish_channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await self._publish_channel.declare_exchange(
             self._topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
@@ -118,6 +125,8 @@ class RabbitTransport:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+            if self._on_connection is not None:
+                self._on_connection(False)
 
     async def publish(self, envelopes: Sequence[Envelope]) -> list[BaseException | None]:
         """Send all, await every confirm; per envelope ``None`` (confirmed) or the failure."""

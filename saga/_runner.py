@@ -9,6 +9,7 @@ without reading them back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Protocol, TypeVar
@@ -24,6 +25,7 @@ from saga._store import Document, OutboxStore, outbox_record, utcnow
 from saga.unit_of_work import UnitOfWork, _open
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class HandOff(Protocol):
@@ -63,12 +65,13 @@ class Outbox:
         """
         headers = dict(current_trace())
         stored: list[Document] = []
+        last: UnitOfWork | None = None
         taker = self._hand_off
         held = HeldLocks(self._turns)
 
         async def attempt(session: AsyncClientSession) -> T:
-            nonlocal stored
-            uow = UnitOfWork(session, held, self.registry)
+            nonlocal stored, last
+            uow = last = UnitOfWork(session, held, self.registry)
             result = await work(uow)
             if taker is None:
                 stored = [outbox_record(e, self.registry, headers) for e in uow.events]
@@ -89,6 +92,17 @@ class Outbox:
             held.release_all()
         if stored and taker is not None:  # what the last, committed attempt stored
             taker.accept(stored)
+        if last is not None:
+            _after_commit(last)
         return result
+
+
+def _after_commit(uow: UnitOfWork) -> None:
+    """The committed attempt's callbacks; one that fails is logged, the work stays done."""
+    for callback in uow.commit_callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
 
 

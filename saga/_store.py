@@ -104,6 +104,17 @@ class OutboxStore:
         claimed.sort(key=lambda d: (d["created_at"], d["_id"]))
         return claimed
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many events are still to publish (pending or in progress), and when the
+        oldest of them was stored; reads only the sparse index of relayable events."""
+        relayable = {"due_at": {"$exists": True}, "state": {"$in": _RELAYABLE}}
+        count = await self.collection.count_documents(relayable, hint=DUE_INDEX)
+        if count == 0:
+            return 0, None
+        oldest = await self.collection.find(relayable, {"created_at": 1}).sort(
+            "created_at", ASCENDING).limit(1).hint(DUE_INDEX).to_list()
+        return count, oldest[0]["created_at"] if oldest else None
+
     async def mark_published(self, ids: Sequence[str]) -> None:
         if ids:
             await self.collection.update_many(

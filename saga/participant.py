@@ -22,6 +22,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from saga._dead_letters import DeadLetterDrain, DeadLetterStore
 from saga._dispatch import Dispatcher
 from saga._envelope import Topology
+from saga._observing import (
+    DEFAULT_BACKLOG_INTERVAL,
+    BacklogSampler,
+    ObservedPublisher,
+    observe_dispatch,
+)
 from saga._rabbitmq import RabbitTransport
 from saga._registry import EventRegistry
 from saga._relay import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, RELAY_BACKOFF, Relay
@@ -29,6 +35,7 @@ from saga._runner import Outbox
 from saga._store import Document
 from saga._subscriptions import Handler, Subscriptions
 from saga._transport import Transport
+from saga.observer import NO_OBSERVER, SagaObserver
 from saga.operations import SagaOperations
 from saga.retry import Backoff
 
@@ -51,6 +58,8 @@ class SagaParticipant:
     ``transport`` replaces RabbitMQ at
     ``amqp_url`` (e.g. an :class:`InMemoryBroker`'s); ``events`` is the service's registry
     (without one, any message with a ``meta`` field may be emitted, uncorrelated).
+    ``observer`` hears what the saga does (:mod:`saga.observer`); given one, the outbox
+    backlog is sampled for it every ``backlog_interval`` seconds.
     """
 
     def __init__(
@@ -71,6 +80,8 @@ class SagaParticipant:
         transport: Transport | None = None,
         relay_backoff: Backoff = RELAY_BACKOFF,
         relay_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        observer: SagaObserver = NO_OBSERVER,
+        backlog_interval: float = DEFAULT_BACKLOG_INTERVAL,
     ) -> None:
         self.service = service
         self.topology = Topology(prefix, service)
@@ -83,9 +94,13 @@ class SagaParticipant:
             if not amqp_url:
                 raise ValueError("give an amqp_url or a transport")
             transport = RabbitTransport(amqp_url, self.topology, service=service,
-                                        prefetch=prefetch)
+                                        prefetch=prefetch, on_connection=observer.broker_connected)
         self._transport = transport
-        self._relay = Relay(self.outbox.store, self._transport, app_id=service,
+        self._observer = observer
+        self._backlog = (None if observer is NO_OBSERVER else
+                         BacklogSampler(self.outbox.store, observer, interval=backlog_interval))
+        self._relay = Relay(self.outbox.store, ObservedPublisher(transport, observer),
+                            app_id=service,
                             poll_interval=relay_poll_interval, lease=relay_lease,
                             backoff=relay_backoff, max_attempts=relay_max_attempts)
         self._grace = shutdown_grace
@@ -105,12 +120,17 @@ class SagaParticipant:
                 await self._transport.declare_queue(self._dispatcher.event_names)
             self.outbox.hand_off_to(self._relay)
             self._relay.start()
+            if self._backlog is not None:
+                self._backlog.start()
             if self._dispatcher is not None:
-                await self._transport.consume(self._dispatcher.dispatch)
+                await self._transport.consume(observe_dispatch(
+                    self._dispatcher.dispatch, self._observer, self._dispatcher.event_names))
                 await self._transport.consume_dead_letters(
                     DeadLetterDrain(self._dead_letters, queue=self.topology.queue))
         except BaseException:
             self.outbox.hand_off_to(None)
+            if self._backlog is not None:
+                await self._backlog.stop()
             await self._relay.stop(flush_timeout=0)
             await self._transport.close()
             raise
@@ -128,6 +148,8 @@ class SagaParticipant:
         try:
             await self._transport.stop_consuming(self._grace)
             self.outbox.hand_off_to(None)
+            if self._backlog is not None:
+                await self._backlog.stop()
             await self._relay.stop()
         finally:
             await self._transport.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from google.protobuf.message import Message
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -34,6 +34,7 @@ class UnitOfWork:
         self._locks = locks
         self._registry = registry
         self._events: list[Message] = []
+        self._after_commit: list[Callable[[], None]] = []
 
     async def take_turns(self, keys: Iterable[str]) -> None:
         """Until this transaction ends, let no other unit of work in this process that named
@@ -47,6 +48,15 @@ class UnitOfWork:
         self._registry.stamp(event)
         self._events.append(event)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed, never for an attempt that
+        was rolled back or retried: a metric recorded here counts a change exactly once."""
+        self._after_commit.append(callback)
+
     @property
     def events(self) -> tuple[Message, ...]:
         return tuple(self._events)
+
+    @property
+    def commit_callbacks(self) -> tuple[Callable[[], None], ...]:
+        return tuple(self._after_commit)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from client import BookstoreClient, BookstoreClientError, Outcome, seed
 from runtime.healthcheck import is_serving
+from runtime.metrics import DEFAULT_METRICS_ADDRS, MetricsAddressError, parse_metrics_addr
 from runtime.settings import DEFAULT_ADDRESSES, ServiceName
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +178,21 @@ def next_steps(services: Sequence[str], admin_email: str, user_addr: str) -> lis
     return steps
 
 
+def metrics_url(env: dict[str, str], service: ServiceName) -> str | None:
+    """Where ``service`` serves /metrics, when known ahead (not ``off``, not port 0)."""
+    value = (env.get("BOOKSTORE_METRICS_ADDR")
+             or env.get(f"BOOKSTORE_{service.upper()}_METRICS_ADDR")
+             or DEFAULT_METRICS_ADDRS[service])
+    try:
+        address = parse_metrics_addr(value)
+    except MetricsAddressError:
+        return None  # the service itself says what is wrong
+    if address is None or address.port == 0:
+        return None
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    return f"http://{host}:{address.port}/metrics"
+
+
 def available_services() -> list[ServiceName]:
     return [s for s in SERVICES if (REPO_ROOT / s / "__main__.py").exists()]
 
@@ -197,6 +213,8 @@ async def serve(stack: Stack, env: dict[str, str], args: argparse.Namespace) -> 
         address = env.get(f"BOOKSTORE_{name.upper()}_ADDR") or DEFAULT_ADDRESSES[name]
         await wait_healthy(name, address, stack.children[name])
         say(f"{name} is healthy on {address}")
+        if url := metrics_url(env, name):
+            say(f"{name} metrics: {url}")
     say("the stack is up: " + ", ".join(services))
     if {"user", "inventory"} <= set(services):
         await seed_catalogue(env)

@@ -2,7 +2,8 @@
 
 Used by the end-to-end, client, chaos and scale-out suites. Each stack gets free loopback
 ports, a fresh database per service, a private data dir (the shared dev key pair), a broker
-prefix of its own (``BOOKSTORE_SAGA_PREFIX``) and an admin from ``BOOKSTORE_ADMIN_*``. Each
+prefix of its own (``BOOKSTORE_SAGA_PREFIX``) and an admin from ``BOOKSTORE_ADMIN_*``. Every
+instance serves ``/metrics`` on a free port of its own (:meth:`Stack.metrics_url`). Each
 service must answer its health check before tests start. Logs go to ``<workdir>/<service>.log``
 (``<service>-<n>.log`` for instance ``n`` > 0), printed when a service fails to start.
 
@@ -66,11 +67,17 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     """Instance 0 of each service; :meth:`process` reaches the others."""
     instance_addresses: dict[str, list[str]] = field(default_factory=dict)
+    metrics_addresses: dict[str, list[str]] = field(default_factory=dict)
+    """Each instance's ``/metrics`` address (``host:port``), instance 0 first."""
     _others: dict[tuple[str, int], subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def addresses_of(self, service: str) -> list[str]:
         """Every instance's address, instance 0 first."""
         return self.instance_addresses.get(service) or [self.addresses[service]]
+
+    def metrics_url(self, service: str, instance: int = 0) -> str:
+        """Where one instance serves its Prometheus metrics."""
+        return f"http://{self.metrics_addresses[service][instance]}/metrics"
 
     def instances(self, service: str) -> range:
         return range(len(self.addresses_of(service)))
@@ -82,6 +89,9 @@ class Stack:
         """The environment of one instance: its own listen port, and for orders every
         inventory instance behind one target."""
         env = self.env | {f"BOOKSTORE_{service.upper()}_ADDR": self.addresses_of(service)[instance]}
+        if service in self.metrics_addresses:
+            env[f"BOOKSTORE_{service.upper()}_METRICS_ADDR"] = (
+                self.metrics_addresses[service][instance])
         if service == "orders":
             env["BOOKSTORE_INVENTORY_ADDR"] = grpc_target(self.addresses_of("inventory"))
         return env
@@ -167,6 +177,7 @@ def running_stack(mongo_url: str, amqp_url: str, workdir: Path, *,
     databases = {svc: f"e2e_{run}_{svc}" for svc in SERVICES}
     every = {svc: [f"127.0.0.1:{free_port()}" for _ in range(counts[svc])] for svc in SERVICES}
     addresses = {svc: every[svc][0] for svc in SERVICES}
+    metrics = {svc: [f"127.0.0.1:{free_port()}" for _ in range(counts[svc])] for svc in SERVICES}
     env = {key: value for key, value in os.environ.items() if not key.startswith("BOOKSTORE_")}
     env |= {
         "BOOKSTORE_MONGO_URL": mongo_url, "BOOKSTORE_AMQP_URL": amqp_url,
@@ -182,7 +193,7 @@ def running_stack(mongo_url: str, amqp_url: str, workdir: Path, *,
         env[f"BOOKSTORE_{svc.upper()}_ADDR"] = addresses[svc]
         env[f"BOOKSTORE_{svc.upper()}_MONGO_DB"] = databases[svc]
     env |= extra_env
-    stack = Stack(env, workdir, addresses, instance_addresses=every)
+    stack = Stack(env, workdir, addresses, instance_addresses=every, metrics_addresses=metrics)
     try:
         for svc in SERVICES:  # the instances of one service start together, as replicas do
             for i in range(counts[svc]):

@@ -69,7 +69,8 @@ def stack_env(amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     env |= {"BOOKSTORE_AMQP_URL": amqp_url,
             "BOOKSTORE_SAGA_PREFIX": f"stackcmd.{run}", "BOOKSTORE_DATA_DIR": str(tmp_path),
             "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_ADMIN_EMAIL": "admin@stack.example",
-            "BOOKSTORE_ADMIN_PASSWORD": "stack-admin-password"}
+            "BOOKSTORE_ADMIN_PASSWORD": "stack-admin-password",
+            "BOOKSTORE_METRICS_ADDR": "127.0.0.1:0"}
     for svc in SERVICES:
         env[f"BOOKSTORE_{svc.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
     yield env

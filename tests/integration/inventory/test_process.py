@@ -56,7 +56,7 @@ async def inventory_process(
     env = {**os.environ, "BOOKSTORE_INVENTORY_ADDR": address, "BOOKSTORE_MONGO_URL": mongo_url,
            "BOOKSTORE_INVENTORY_MONGO_DB": database, "BOOKSTORE_DATA_DIR": str(tmp_path),
            "BOOKSTORE_AMQP_URL": amqp_url, "BOOKSTORE_SAGA_PREFIX": prefix,
-           "BOOKSTORE_LOG_LEVEL": "DEBUG"}
+           "BOOKSTORE_LOG_LEVEL": "DEBUG", "BOOKSTORE_METRICS_ADDR": "127.0.0.1:0"}
     env.pop("BOOKSTORE_INVENTORY_MONGO_URL", None)
     log = tmp_path / "inventory.log"
     with log.open("wb") as out:

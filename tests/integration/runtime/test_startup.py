@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +30,9 @@ PLACEHOLDER_PEM = "replace with: python -m runtime.keygen private.pem public.pem
 
 def environment(tmp_path: Path, **variables: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("BOOKSTORE_")}
-    return env | {"BOOKSTORE_DATA_DIR": str(tmp_path / "data"), **variables}
+    # Metrics on any free port: several of these processes (and stacks) share one machine.
+    return env | {"BOOKSTORE_DATA_DIR": str(tmp_path / "data"),
+                  "BOOKSTORE_METRICS_ADDR": "127.0.0.1:0", **variables}
 
 
 def run(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -123,6 +127,38 @@ def test_a_taken_address_is_named(tmp_path: Path, mongo_url: str) -> None:
         f"(BOOKSTORE_LISTEN_ADDR or BOOKSTORE_USER_ADDR)")
 
 
+def test_a_taken_metrics_address_is_named(tmp_path: Path, mongo_url: str) -> None:
+    with grpc_server_on_a_port() as metrics:
+        result = run("user", environment(
+            tmp_path, BOOKSTORE_MONGO_URL=mongo_url, BOOKSTORE_METRICS_ADDR="",
+            BOOKSTORE_USER_METRICS_ADDR=metrics, BOOKSTORE_USER_ADDR=f"127.0.0.1:{free_port()}",
+            BOOKSTORE_USER_MONGO_DB=f"startup_{free_port()}", BOOKSTORE_BCRYPT_ROUNDS="4"))
+    assert result.returncode == 1
+    message = the_one_line(result)["message"]
+    assert message.startswith(f"cannot start: cannot serve metrics on {metrics}: ")
+    assert message.endswith("(BOOKSTORE_USER_METRICS_ADDR)")
+
+
+def test_port_zero_serves_metrics_on_a_free_port_named_in_the_log(
+        tmp_path: Path, mongo_url: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "user"], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
+        env=environment(tmp_path, BOOKSTORE_MONGO_URL=mongo_url,
+                        BOOKSTORE_USER_ADDR=f"127.0.0.1:{free_port()}",
+                        BOOKSTORE_USER_MONGO_DB=f"startup_{free_port()}",
+                        BOOKSTORE_BCRYPT_ROUNDS="4"))
+    try:
+        url = json.loads(wait_for_log(process, "serving metrics"))["url"]
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9]\d*/metrics", url), url
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        assert "bookstore_rpc_requests_total" in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+
+
 @contextlib.contextmanager
 def grpc_server_on_a_port() -> Iterator[str]:
     """An address some other program listens on."""
@@ -148,12 +184,12 @@ def test_a_signal_during_start_up_still_stops_cleanly(tmp_path: Path, mongo_url:
     assert process.returncode == 0, stderr
 
 
-def wait_for_log(process: subprocess.Popen[str], word: str) -> None:
-    """Read the process's log until a line names ``word``; the line is kept nowhere."""
+def wait_for_log(process: subprocess.Popen[str], word: str) -> str:
+    """Read the process's log until a line names ``word``; returns that line."""
     assert process.stderr is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if word in line or not line:
-            return
+            return line
     pytest.fail(f"no log line with {word!r}")

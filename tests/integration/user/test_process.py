@@ -59,6 +59,7 @@ async def server_process(mongo_url: str, tmp_path: Path,
     env = {**os.environ, "BOOKSTORE_USER_ADDR": address, "BOOKSTORE_MONGO_URL": mongo_url,
            "BOOKSTORE_USER_MONGO_DB": database, "BOOKSTORE_DATA_DIR": str(tmp_path),
            "BOOKSTORE_BCRYPT_ROUNDS": "4", "BOOKSTORE_LOG_LEVEL": "DEBUG",
+           "BOOKSTORE_METRICS_ADDR": "127.0.0.1:0",
            "BOOKSTORE_ADMIN_EMAIL": "root@example.com",
            "BOOKSTORE_ADMIN_PASSWORD": ADMIN_PASSWORD}
     env.pop("BOOKSTORE_USER_MONGO_URL", None)

@@ -74,11 +74,12 @@ def test_stamp_fills_only_what_is_missing() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert sorted(saga.__all__) == [
-        "Backoff", "DeadLetter", "DeadLetterRecord", "Delivery", "Disposition", "Envelope",
-        "EventMeta", "EventRegistry", "FailedEvent", "Handler", "InMemoryBroker",
-        "InMemoryTransport", "InvalidEvent", "Outbox", "OutboxState", "OutboxStore", "PROCESSED",
-        "PoisonMessage", "PublishFailed", "Publisher", "RabbitTransport", "Relay", "SagaError",
-        "SagaOperations", "SagaParticipant",
+        "Backoff", "Consumed", "DeadLetter", "DeadLetterRecord", "Delivery", "Disposition",
+        "Envelope", "EventMeta", "EventRegistry", "FailedEvent", "Handler", "InMemoryBroker",
+        "InMemoryTransport", "InvalidEvent", "NO_OBSERVER", "NoObserver", "Outbox",
+        "OutboxState", "OutboxStore", "PROCESSED", "PoisonMessage", "PublishFailed", "Publisher",
+        "RabbitTransport", "Relay", "SagaError", "SagaObserver", "SagaOperations",
+        "SagaParticipant",
         "Subscription", "Subscriptions", "Topology", "Transport", "UndecodableMessage",
         "UnitOfWork", "Verdict", "in_transaction",
     ]
@@ -88,6 +89,6 @@ def test_public_names_are_pinned() -> None:
 
 def test_saga_knows_no_service() -> None:
     source = "\n".join(p.read_text() for p in pathlib.Path(saga.__file__).parent.glob("*.py"))
-    for name in ("contracts", "inventory", "orders", "bookstore"):
+    for name in ("contracts", "inventory", "orders", "bookstore", "runtime"):
         assert f"import {name}" not in source
         assert f"from {name}" not in source
