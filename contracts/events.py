@@ -32,3 +32,11 @@ def correlation_id_of(event: Any) -> str:
     if isinstance(event, events_pb2.BookAdded | events_pb2.BookChanged):
         return str(event.book.book_id)
     return order_id_of(event)
+
+
+def span_attributes_of(event: Any) -> dict[str, str]:
+    """What the spans about a bookstore event carry: ``order.id``, or for a catalogue event
+    ``book.id``; the dispatcher logs them as ``order_id``/``book_id``."""
+    if isinstance(event, events_pb2.BookAdded | events_pb2.BookChanged):
+        return {"book.id": str(event.book.book_id)}
+    return {"order.id": order_id_of(event)}

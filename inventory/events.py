@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
-from contracts.events import correlation_id_of
+from contracts.events import correlation_id_of, span_attributes_of
 from saga import EventRegistry
 
 EVENTS = EventRegistry(
     [ev.OrderPlaced, ev.OrderConfirmed, ev.OrderCancelled,  # consumed
      ev.StockReserved, ev.StockRejected, ev.BookAdded, ev.BookChanged],  # emitted
-    correlation_id=correlation_id_of)
+    correlation_id=correlation_id_of, span_attributes=span_attributes_of)

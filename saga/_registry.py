@@ -9,7 +9,7 @@ and the AMQP ``type``, so a consumer decodes a body without guessing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,13 +37,19 @@ def _no_correlation(event: Message) -> str:
     return ""
 
 
+def _no_attributes(event: Message) -> Mapping[str, str]:
+    return {}
+
+
 class EventRegistry:
     """The event types a service knows, by name, and how to read their metadata.
 
     ``meta`` returns the event's metadata message (by default its ``meta`` field: an
     ``event_id`` string and an ``occurred_at`` timestamp); ``correlation_id`` names the
     business process the event belongs to (an order id, say): it travels as the AMQP
-    ``correlation_id`` and is stored with the outbox record.
+    ``correlation_id`` and is stored with the outbox record. ``span_attributes`` adds
+    attributes to the spans about an event (``{"order.id": ...}``), and to the dispatcher's
+    log lines (as ``order_id``).
     """
 
     def __init__(
@@ -52,9 +58,11 @@ class EventRegistry:
         *,
         correlation_id: Callable[[Any], str] = _no_correlation,
         meta: Callable[[Any], EventMeta] = _meta_field,
+        span_attributes: Callable[[Any], Mapping[str, str]] = _no_attributes,
     ) -> None:
         self._types = {t.DESCRIPTOR.name: t for t in types}
         self._correlation = correlation_id
+        self._attributes = span_attributes
         self._meta = meta
         self.open = not self._types
 
@@ -81,6 +89,10 @@ class EventRegistry:
 
     def correlation_id(self, event: Message) -> str:
         return str(self._correlation(event))
+
+    def attributes(self, event: Message) -> Mapping[str, str]:
+        """What the service adds to the spans about ``event``."""
+        return self._attributes(event)
 
     def stamp(self, event: Message) -> tuple[str, datetime]:
         """The event's id and time, filling either in first if the emitter left it empty."""

@@ -21,6 +21,7 @@ from saga._envelope import current_trace
 from saga._locks import HeldLocks, KeyedLocks
 from saga._registry import EventRegistry
 from saga._store import Document, OutboxStore, outbox_record, utcnow
+from saga.tracing import carrier
 from saga.unit_of_work import UnitOfWork, _open
 
 T = TypeVar("T")
@@ -62,6 +63,7 @@ class Outbox:
         and everything it emitted.
         """
         headers = dict(current_trace())
+        trace = carrier()  # the request's or handler's span: the events' parent
         stored: list[Document] = []
         taker = self._hand_off
         held = HeldLocks(self._turns)
@@ -71,11 +73,12 @@ class Outbox:
             uow = UnitOfWork(session, held, self.registry)
             result = await work(uow)
             if taker is None:
-                stored = [outbox_record(e, self.registry, headers) for e in uow.events]
+                stored = [outbox_record(e, self.registry, headers, trace=trace)
+                          for e in uow.events]
             else:  # leased to our relay, which attempts them at once
                 due_at = utcnow() + taker.lease
-                stored = [outbox_record(e, self.registry, headers, due_at=due_at, attempts=1)
-                          for e in uow.events]
+                stored = [outbox_record(e, self.registry, headers, due_at=due_at, attempts=1,
+                                        trace=trace) for e in uow.events]
             await self.store.insert(stored, session)
             return result
 

@@ -29,6 +29,7 @@ from saga._store import Document
 from saga._subscriptions import Handler, Subscriptions
 from saga._transport import Transport
 from saga.retry import Backoff
+from saga.tracing import MessagingTracing
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,12 @@ class SagaParticipant:
             transport = RabbitTransport(amqp_url, self.topology, service=service,
                                         prefetch=prefetch)
         self._transport = transport
+        self._tracing = MessagingTracing(self.outbox.registry, self.topology.exchange,
+                                         self.topology.queue)
         self._relay = Relay(self.outbox.store, self._transport, app_id=service,
                             poll_interval=relay_poll_interval, lease=relay_lease,
-                            backoff=relay_backoff, max_attempts=relay_max_attempts)
+                            backoff=relay_backoff, max_attempts=relay_max_attempts,
+                            tracing=self._tracing)
         self._grace = shutdown_grace
 
     async def __aenter__(self) -> SagaParticipant:
@@ -97,7 +101,7 @@ class SagaParticipant:
             self.outbox.hand_off_to(self._relay)
             self._relay.start()
             if self._dispatcher is not None:
-                await self._transport.consume(self._dispatcher.dispatch)
+                await self._transport.consume(self._tracing.consumer(self._dispatcher.dispatch))
         except BaseException:
             self.outbox.hand_off_to(None)
             await self._relay.stop(flush_timeout=0)
