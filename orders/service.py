@@ -22,6 +22,7 @@ from orders.commands import OrderCommands, shown_to
 from orders.lifecycle import Status
 from orders.model import Order
 from orders.store import OrderStore
+from orders.tracing import link_to_order
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
@@ -108,6 +109,7 @@ class OrderService(pb_grpc.OrderServiceServicer):
                     if not sent:  # the watch's first read is the permission check too
                         shown_to(caller, request.order_id, state)
                         sent = True
+                        await link_to_order(self._store, state.id)
                     yield pb.OrderResponse(order=to_proto(state))
         if not sent:
             shown_to(caller, request.order_id, None)  # NOT_FOUND
