@@ -135,6 +135,7 @@ async def test_spans_follow_the_messaging_conventions_and_name_the_order(
     with trace.get_tracer("test").start_as_current_span("PlaceOrder"):
         await emit(participant, placed)
     await until(lambda: bool(named(spans.get_finished_spans(), "Chain.settle")))
+    await broker.idle()  # every delivery's span has ended
 
     publish, process = one(spans, "publish OrderPlaced"), one(spans, "process OrderPlaced")
     assert (publish.kind, process.kind) == (SpanKind.PRODUCER, SpanKind.CONSUMER)
@@ -190,6 +191,7 @@ async def test_an_event_stored_outside_any_trace_starts_one_when_published(
 ) -> None:
     await emit(participant, order_placed("o-4"))  # a background task: no request, no span
     await until(lambda: bool(named(spans.get_finished_spans(), "Chain.placed")))
+    await broker.idle()
     stored = await mongo_db["outbox"].find_one({"name": "OrderPlaced"})
     assert stored is not None
     assert stored["trace"] == {}
@@ -216,8 +218,15 @@ async def test_an_unconfirmed_publish_is_an_error_span_with_a_traced_warning(
     warnings = [r for r in caplog.records if r.getMessage() == "event not confirmed by the broker"]
     assert warnings
     assert warnings[0].span_id == f"{span_id(failed):016x}"  # type: ignore[attr-defined]
-    # The retry, once the broker confirms, is a second publish span of the same trace.
-    await until(lambda: bool(named(spans.get_finished_spans(), "process OrderPlaced")))
-    retried = named(spans.get_finished_spans(), "publish OrderPlaced")[-1]
-    assert retried.status.status_code is not StatusCode.ERROR
+    # The retry, once the broker confirms, is another publish span of the same trace.
+    await until(lambda: bool(confirmed(spans)))
+    await broker.idle()
+    (retried,) = confirmed(spans)
     assert trace_id(retried) == trace_id(failed)
+    assert parent_id(retried) == parent_id(failed)
+    assert parent_id(one(spans, "process OrderPlaced")) == span_id(retried)
+
+
+def confirmed(spans: InMemorySpanExporter) -> list[ReadableSpan]:
+    return [s for s in named(spans.get_finished_spans(), "publish OrderPlaced")
+            if s.status.status_code is not StatusCode.ERROR]
