@@ -129,6 +129,9 @@ async def test_an_order_is_one_trace_from_placement_to_sale(
     (watch,) = of_order(spans, order_id, f"{ORDERS}/WatchOrder")
     assert watch.trace_id != place.trace_id
     assert (place.trace_id, place.span_id) in watch.links
+    # The change stream shared by every watch belongs to none of them.
+    assert not [s.name for s in spans if s.trace_id == watch.trace_id
+                and s.name.endswith((".aggregate", ".getMore"))]
 
     # Log lines written inside the saga's spans carry the trace and the order.
     for service in ("orders", "inventory"):
