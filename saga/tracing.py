@@ -87,7 +87,7 @@ class MessagingTracing:
         for envelope, span, error in zip(envelopes, spans, results, strict=True):
             if error is not None:
                 with trace.use_span(span, end_on_exit=False):
-                    log.warning("event not confirmed by the broker",
+                    log.info("event not confirmed by the broker",
                                 extra={"event_id": envelope.message_id,
                                        "event": envelope.routing_key,
                                        "correlation_id": envelope.correlation_id,
@@ -102,7 +102,7 @@ class MessagingTracing:
             with self._processing(delivery) as span:
                 verdict = await on_delivery(delivery)
                 if span.is_recording():
-                    span.set_attribute("messaging.rabbitmq.outcome", verdict.disposition.value)
+                    span.set_attribute("saga.outcome", verdict.disposition.value)
                     if verdict.duplicate:
                         span.set_attribute("saga.duplicate", True)
                     if verdict.disposition is Disposition.DEAD_LETTER:

@@ -201,11 +201,11 @@ async def test_an_event_stored_outside_any_trace_starts_one_when_published(
     assert parent_id(one(spans, "process OrderPlaced")) == span_id(publish)
 
 
-async def test_an_unconfirmed_publish_is_an_error_span_with_a_traced_warning(
+async def test_an_unconfirmed_publish_is_an_error_span_with_a_traced_log_line(
     participant: SagaParticipant, broker: InMemoryBroker, spans: InMemorySpanExporter,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.INFO)
     caplog.handler.addFilter(TraceContext())
     broker.refusing = True
     with trace.get_tracer("test").start_as_current_span("PlaceOrder") as root:
@@ -215,9 +215,10 @@ async def test_an_unconfirmed_publish_is_an_error_span_with_a_traced_warning(
     failed = named(spans.get_finished_spans(), "publish OrderPlaced")[0]
     assert failed.status.status_code is StatusCode.ERROR
     assert parent_id(failed) == root.get_span_context().span_id
-    warnings = [r for r in caplog.records if r.getMessage() == "event not confirmed by the broker"]
-    assert warnings
-    assert warnings[0].span_id == f"{span_id(failed):016x}"  # type: ignore[attr-defined]
+    unconfirmed = [r for r in caplog.records
+                   if r.getMessage() == "event not confirmed by the broker"]
+    assert unconfirmed
+    assert unconfirmed[0].span_id == f"{span_id(failed):016x}"  # type: ignore[attr-defined]
     # The retry, once the broker confirms, is another publish span of the same trace.
     await until(lambda: bool(confirmed(spans)))
     await broker.idle()
