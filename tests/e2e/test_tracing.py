@@ -143,6 +143,20 @@ async def test_an_order_is_one_trace_from_placement_to_sale(
         assert all(line.get("span_id") in by_id for line in handled)
 
 
+async def test_calls_from_orders_to_inventory_continue_the_callers_trace(
+        traced: Stack, receiver: OtlpReceiver) -> None:
+    # Orders fills its catalogue read model from inventory's listing when it first starts.
+    listing = "/bookstore.inventory.v1.InventoryService/ListBooks"
+
+    def answered(spans: list[ReceivedSpan]) -> bool:
+        calls = {s.span_id for s in spans
+                 if (s.service, s.name, s.kind) == ("orders", listing, "CLIENT")}
+        return any((s.service, s.name, s.kind) == ("inventory", listing, "SERVER")
+                   and s.parent_id in calls for s in spans)
+
+    assert await asyncio.to_thread(receiver.wait_for, answered, within=60)
+
+
 async def test_the_console_exporter_prints_spans(traced: Stack) -> None:
     log = traced.log_path("user")
     traced.stop("user")
