@@ -22,7 +22,7 @@ from orders.commands import OrderCommands, shown_to
 from orders.lifecycle import Status
 from orders.model import Order
 from orders.store import OrderStore
-from orders.tracing import link_to_order
+from orders.tracing import link_to_order, name_the_order
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
@@ -56,6 +56,7 @@ class OrderService(pb_grpc.OrderServiceServicer):
             caller, user_id=request.user_id,
             lines=[(line.book_id, line.quantity) for line in request.lines],
             idempotency_key=request.idempotency_key, payment_token=request.payment_token)
+        name_the_order(order.id)
         return pb.OrderResponse(order=to_proto(order))
 
     async def UpdateOrderStatus(

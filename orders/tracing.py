@@ -26,6 +26,13 @@ def payment_span(order_id: str, amount_cents: int) -> Iterator[Span]:
         yield span
 
 
+def name_the_order(order_id: str) -> None:
+    """Put ``order.id`` on the current span (the call that placed or changed the order)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("order.id", order_id)
+
+
 async def link_to_order(store: OrderStore, order_id: str) -> None:
     """Link the current span (a ``WatchOrder`` call, a trace of its own) to the trace the
     order was placed in, so a tracing backend leads from the watch to the saga it followed."""
