@@ -5,7 +5,9 @@ Starts its own user, inventory and orders services (``tests.stack.running_stack`
 loopback only, seeds books and customers, then runs, in order: the raw ceilings (idle and at
 ``--concurrency``), an idle saga (one order at a time), GetBookDetails and ListBooks alone,
 the closed loop and the open loop. Every phase is bounded in time and count; the run stops by
-itself and removes its databases and queues. Results: ``bench/results/<timestamp>.json`` and
+itself and removes its databases and queues. ``--tracing`` runs the services with every span
+sampled and exported over OTLP to a receiver in this process (``tests.otlp_receiver``), so CPU
+per confirmed order compares with a run without it. Results: ``bench/results/<timestamp>.json`` and
 ``.png``, and a table on stdout. See ``bench.model`` for how the ratios are computed.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import ipaddress
 import os
@@ -25,6 +28,7 @@ from urllib.parse import urlsplit
 from bench import ceilings, dbops, load, model
 from bench.stats import Recorder
 from client import ClientConfig
+from tests.otlp_receiver import OtlpReceiver
 from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -154,6 +158,8 @@ def main() -> None:
     parser.add_argument("--prefetch", type=int, default=4,
                         help="unacknowledged messages each service's consumer may hold")
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
+    parser.add_argument("--tracing", action="store_true",
+                        help="sample every span and export it over OTLP to a local receiver")
     args = parser.parse_args()
     require_extras()
     from bench import report  # matplotlib
@@ -169,11 +175,17 @@ def main() -> None:
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, running_stack(
+    with contextlib.ExitStack() as running:
+        tmp = running.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))
+        receiver = running.enter_context(OtlpReceiver()) if args.tracing else None
+        tracing = receiver.environment(schedule_delay_ms=5000) if receiver else {}
+        stack = running.enter_context(running_stack(
             mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300,
             instances=args.instances, BOOKSTORE_HOLD_TIMEOUT_SECONDS="600",  # > the order's
-            BOOKSTORE_SAGA_PREFETCH=str(args.prefetch)) as stack:
+            BOOKSTORE_SAGA_PREFETCH=str(args.prefetch), **tracing))
         results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
+        if receiver is not None:
+            results["spans_received"] = len(receiver.spans)
     results["settings"] = vars(args) | {"logs": str(args.logs or ""),
                                         "load_average": os.getloadavg(), "timestamp": stamp}
     report.write_json(RESULTS / f"{stamp}.json", results)

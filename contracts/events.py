@@ -37,6 +37,14 @@ def correlation_id_of(event: Any) -> str:
     return order_id_of(event)
 
 
+def span_attributes_of(event: Any) -> dict[str, str]:
+    """What the spans about a bookstore event carry: ``order.id``, or for a catalogue event
+    ``book.id``; the dispatcher logs them as ``order_id``/``book_id``."""
+    if isinstance(event, events_pb2.BookAdded | events_pb2.BookChanged):
+        return {"book.id": str(event.book.book_id)}
+    return {"order.id": order_id_of(event)}
+
+
 # The forms the services issue ids in: orders a UUID's (or, for an order placed with an
 # idempotency key, a SHA-256 prefix's) 32 lowercase hex digits, inventory a MongoDB ObjectId's 24.
 ORDER_ID = re.compile(r"[0-9a-f]{32}")

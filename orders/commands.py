@@ -24,6 +24,7 @@ from orders.store import OrderStore
 from runtime.auth import Principal
 from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from saga import Outbox, UnitOfWork
+from saga.tracing import carrier
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,10 @@ class OrderCommands:
         order = new_order(user_id=caller.user_id, lines=price_lines(requested, books),
                           payment_token=token, idempotency_key=key, fingerprint=fingerprint)
 
+        trace = carrier()  # the order's trace, for WatchOrder to link to
+
         async def work(uow: UnitOfWork) -> None:
-            await self._store.insert(order, uow.session)
+            await self._store.insert(order, uow.session, trace=trace)
             metrics.placed(uow)
             uow.emit(ev.OrderPlaced(order_id=order.id, user_id=order.user_id, lines=[
                 ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity)

@@ -31,6 +31,7 @@ from orders.lifecycle import Actor, Status, sources_of
 from orders.model import OrderLine
 from orders.payments import PaymentGateway, PaymentResult, charge_with_retry
 from orders.store import OrderStore
+from orders.tracing import payment_span
 from saga import Subscriptions, UnitOfWork, in_transaction
 
 log = logging.getLogger(__name__)
@@ -114,12 +115,14 @@ class OrderHandlers:
         if order is None or order.status is not Status.PENDING:
             return None
         await self._store.note_payment_due(order.id, order.total_cents)
-        try:
-            result = await charge_with_retry(
-                self._gateway, order.id, order.total_cents, order.payment_token)
-        except Exception:
-            metrics.payment("failed")
-            raise
+        with payment_span(order.id, order.total_cents) as span:
+            try:
+                result = await charge_with_retry(
+                    self._gateway, order.id, order.total_cents, order.payment_token)
+            except Exception:
+                metrics.payment("failed")
+                raise
+            span.set_attribute("payment.approved", result.approved)
         metrics.payment("charged" if result.approved else "declined")
         return result
 

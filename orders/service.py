@@ -24,6 +24,7 @@ from orders.lifecycle import Status
 from orders.model import Order
 from orders.store import OrderStore
 from orders.timeline import order_timeline
+from orders.tracing import link_to_order, name_the_order
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
@@ -59,6 +60,7 @@ class OrderService(pb_grpc.OrderServiceServicer):
             caller, user_id=request.user_id,
             lines=[(line.book_id, line.quantity) for line in request.lines],
             idempotency_key=request.idempotency_key, payment_token=request.payment_token)
+        name_the_order(order.id)
         return pb.OrderResponse(order=to_proto(order))
 
     async def UpdateOrderStatus(
@@ -124,6 +126,7 @@ class OrderService(pb_grpc.OrderServiceServicer):
                     if not sent:  # the watch's first read is the permission check too
                         shown_to(caller, request.order_id, state)
                         sent = True
+                        await link_to_order(self._store, state.id)
                     yield pb.OrderResponse(order=to_proto(state))
         if not sent:
             shown_to(caller, request.order_id, None)  # NOT_FOUND

@@ -59,10 +59,20 @@ class OrderStore:
             [("status", ASCENDING), ("created_at", ASCENDING)], name="status_age")
         await self.orders.create_index("refund_due", name="refund_due", sparse=True)
 
-    async def insert(self, order: Order, session: Session = None) -> None:
+    async def insert(self, order: Order, session: Session = None, *,
+                     trace: dict[str, str] | None = None) -> None:
         """Store a new order; raises ``DuplicateKeyError`` if its idempotency key is taken
-        (the key decides the order's ``_id``, see :func:`orders.model.keyed_order_id`)."""
-        await self.orders.insert_one(to_document(order), session=session)
+        (the key decides the order's ``_id``, see :func:`orders.model.keyed_order_id`).
+        ``trace``: the placing call's trace context (W3C headers), for watches to link to."""
+        document = to_document(order)
+        if trace:
+            document["trace"] = trace
+        await self.orders.insert_one(document, session=session)
+
+    async def trace_of(self, order_id: str) -> dict[str, str]:
+        """The trace context the order was placed in; empty if none was recorded."""
+        found = await self.orders.find_one({"_id": order_id}, {"trace": 1})
+        return dict(found.get("trace") or {}) if found else {}
 
     async def get(self, order_id: str, session: Session = None) -> Order | None:
         found = await self.orders.find_one({"_id": order_id}, session=session)

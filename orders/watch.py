@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncGenerator
 
@@ -96,7 +97,10 @@ class OrderWatcher:
         """Start the shared stream unless it runs; ``True`` once it is open, ``False`` if not."""
         if self._feed is None or self._feed.done():
             self._open = asyncio.get_running_loop().create_future()
-            self._feed = asyncio.create_task(self._run_feed(self._open), name="order-watch-feed")
+            # A fresh context: the stream serves every watch, so its database commands belong
+            # to no one call's trace (not to the watch that happened to open it).
+            self._feed = asyncio.create_task(self._run_feed(self._open), name="order-watch-feed",
+                                             context=contextvars.Context())
         assert self._open is not None
         return await asyncio.shield(self._open)
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import grpc
 
+from runtime.telemetry import process_client_interceptors
+
 ROUND_ROBIN: tuple[tuple[str, str], ...] = (("grpc.lb_policy_name", "round_robin"),)
 
 
@@ -29,7 +31,9 @@ def balanced_channel(
 ) -> grpc.aio.Channel:
     """An insecure channel calling every instance behind ``address`` in turn.
 
-    ``interceptors``: a service's ``Telemetry.client_interceptors``, so calls join its traces.
+    ``interceptors``: a service's ``Telemetry.client_interceptors``, so calls join its traces;
+    by default those of the process's tracer provider, if tracing is on.
     """
+    chosen = list(interceptors) or process_client_interceptors()
     return grpc.aio.insecure_channel(grpc_target(address), options=ROUND_ROBIN,
-                                     interceptors=list(interceptors) or None)
+                                     interceptors=chosen or None)

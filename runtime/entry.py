@@ -1,6 +1,6 @@
 """The one way a service process runs: every ``python -m <service>`` is ``main(<its app>)``.
 
-    settings ─▶ logging ─▶ database ─▶ the service's parts ─▶ gRPC server ─▶ SIGTERM ─▶ stop
+    settings ─▶ logging ─▶ tracing ─▶ database ─▶ the service's parts ─▶ gRPC server ─▶ SIGTERM
 
 A service describes itself once, as a :class:`ServiceApp`: its settings class and
 ``assemble``, an async context manager that builds its parts on the open database (saga
@@ -45,6 +45,7 @@ from runtime.settings import (
     StartupError,
     redact_url,
 )
+from runtime.telemetry import Telemetry, TelemetryError, configure_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +99,13 @@ async def serve(app: ServiceApp[S], settings: S) -> int:
         async with contextlib.AsyncExitStack() as parts:
             with startup_errors(settings):
                 parts.enter_context(metrics_endpoint(settings.metrics_address))
+                telemetry = tracing(settings, parts)
                 db = await parts.enter_async_context(
                     open_database(settings.mongo_url.get_secret_value(), settings.mongo_db,
                                   timeout_ms=int(settings.mongo_timeout_seconds * 1000)))
                 bindings = await parts.enter_async_context(app.assemble(settings, db))
                 server = GrpcServer(settings.listen_addr, bindings,
+                                    interceptors=telemetry.server_interceptors,
                                     dependencies=await dependencies(app, settings, db, parts),
                                     probe_interval=settings.health_probe_seconds)
                 await server.start()
@@ -116,6 +119,15 @@ async def serve(app: ServiceApp[S], settings: S) -> int:
         log.exception("a part failed while stopping")
     log.info("stopped")
     return 0
+
+
+def tracing(settings: ServiceSettings, parts: contextlib.AsyncExitStack) -> Telemetry:
+    """Tracing as the ``OTEL_*`` variables ask (``OTEL_SERVICE_NAME`` defaults to the
+    service's name), before any MongoDB client so PyMongo's commands are traced; what is
+    still queued is exported after every other part has stopped."""
+    telemetry = configure_telemetry(settings.service)
+    parts.callback(telemetry.shutdown)
+    return telemetry
 
 
 async def dependencies(app: ServiceApp[S], settings: S, db: AsyncDatabase[Document],
@@ -154,6 +166,8 @@ def startup_errors(settings: ServiceSettings) -> Iterator[None]:
         url = settings.amqp_url.get_secret_value()
         raise StartupError(f"cannot reach the broker at {redact_url(url)} (BOOKSTORE_AMQP_URL): "
                            f"{_first_line(exc).replace(url, redact_url(url))}") from None
+    except TelemetryError as exc:
+        raise StartupError(str(exc)) from None
     except ListenError as exc:
         raise StartupError(f"{exc} (BOOKSTORE_LISTEN_ADDR or BOOKSTORE_{service}_ADDR)") from None
     except MetricsListenError as exc:

@@ -136,6 +136,18 @@ def start_tracing(service_name: str, processors: Sequence[SpanProcessor]) -> Tel
     return Telemetry.for_provider(provider)
 
 
+def process_client_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """Client interceptors recording into the process's tracer provider; none with tracing off.
+
+    What :func:`runtime.channels.balanced_channel` uses unless given its own, so every channel
+    a service opens (orders to inventory) joins its traces without wiring per call site.
+    """
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        return []
+    return Telemetry.for_provider(provider).client_interceptors
+
+
 def configure_telemetry(service_name: str) -> Telemetry:
     """Tracing as the ``OTEL_*`` variables ask; off (and free) when they ask for no exporter.
 

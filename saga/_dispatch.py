@@ -39,6 +39,7 @@ from saga._subscriptions import Subscription, Subscriptions
 from saga._transport import Disposition, Verdict
 from saga.errors import InvalidEvent, PoisonMessage, UndecodableMessage
 from saga.retry import Backoff, describe
+from saga.tracing import handler_span, log_fields
 from saga.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Dispatcher:
         except InvalidEvent as exc:
             log.error("invalid event", extra={**context, "error": describe(exc)})
             return Verdict(Disposition.DEAD_LETTER, attempts=0, error=describe(exc))
+        context.update(log_fields(self._outbox.registry, event))
 
         attempts = 0
         received_at = utcnow()
@@ -133,8 +135,10 @@ class Dispatcher:
         if await self._processed.find_one({"_id": event_id}, {"_id": 1}) is not None:
             raise _AlreadyHandled
         outcome: Any = None
+        registry = self._outbox.registry
         if subscription.outside is not None:
-            outcome = await subscription.outside(event)
+            with handler_span(registry, subscription.outside, "outside", event, event_id):
+                outcome = await subscription.outside(event)
 
         async def work(uow: UnitOfWork) -> None:
             await subscription.settle(event, outcome, uow)
@@ -148,5 +152,6 @@ class Dispatcher:
             except DuplicateKeyError:
                 raise _AlreadyHandled from None
 
-        with trace_context(propagated_headers(delivery)):
+        with (trace_context(propagated_headers(delivery)),
+              handler_span(registry, subscription.settle, "transaction", event, event_id)):
             await self._outbox.run(work)

@@ -2,8 +2,9 @@
 
 Outgoing: an outbox record becomes an :class:`Envelope` (body plus AMQP properties). Incoming:
 the transport hands over a :class:`Delivery`, which :func:`decode` turns back into an event.
-Trace context rides in headers: a handler's emitted events inherit the ``traceparent`` of the
-message being handled, and name it as their cause.
+Trace context rides in headers: an outbox record's stored ``trace`` (see :mod:`saga.tracing`)
+goes into the envelope's headers, where the relay's publish span replaces it with its own. The
+events a handler emits name the message being handled as their cause.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def envelope_from_record(record: Mapping[str, Any], app_id: str) -> Envelope:
     # Records stored before correlation ids were generic name it ``order_id``.
     correlation = str(record.get("correlation_id", record.get("order_id", "")))
     created: datetime = record["created_at"]
-    headers = {CORRELATION_HEADER: correlation, **record.get("headers", {})}
+    headers = {CORRELATION_HEADER: correlation, **record.get("headers", {}),
+               **record.get("trace", {})}
     return Envelope(
         routing_key=str(record["name"]),
         body=bytes(record["payload"]),
@@ -100,8 +102,9 @@ def decode(delivery: Delivery, types: Mapping[str, type[Message]]) -> tuple[str,
 
 
 def propagated_headers(delivery: Delivery) -> dict[str, str]:
-    """Headers the events emitted while handling ``delivery`` carry forward."""
-    headers = {k: str(delivery.headers[k]) for k in TRACE_HEADERS if k in delivery.headers}
+    """Headers the events emitted while handling ``delivery`` carry forward: their cause.
+    (Their trace context is the handler's span, stored with each as ``trace``.)"""
+    headers: dict[str, str] = {}
     if delivery.message_id:
         headers[CAUSATION_HEADER] = delivery.message_id
     return headers
@@ -109,7 +112,7 @@ def propagated_headers(delivery: Delivery) -> dict[str, str]:
 
 @contextlib.contextmanager
 def trace_context(headers: Mapping[str, str]) -> Iterator[None]:
-    """Events stored inside this block carry ``headers`` (e.g. an incoming ``traceparent``)."""
+    """Events stored inside this block carry ``headers`` (e.g. the causation id)."""
     token = _trace.set(dict(headers))
     try:
         yield

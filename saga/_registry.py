@@ -39,6 +39,10 @@ def _no_correlation(event: Message) -> str:
     return ""
 
 
+def _no_attributes(event: Message) -> Mapping[str, str]:
+    return {}
+
+
 Validator = Callable[[Any], "str | None"]
 """Why an event is invalid, or ``None`` if it is valid."""
 
@@ -51,6 +55,8 @@ class EventRegistry:
     business process the event belongs to (an order id, say): it travels as the AMQP
     ``correlation_id`` and is stored with the outbox record. ``validators`` maps an event type
     to a function naming what is wrong with an event of it (``None``: nothing).
+    ``span_attributes`` adds attributes to the spans about an event (``{"order.id": ...}``),
+    and to the dispatcher's log lines (as ``order_id``).
     """
 
     def __init__(
@@ -60,9 +66,11 @@ class EventRegistry:
         correlation_id: Callable[[Any], str] = _no_correlation,
         meta: Callable[[Any], EventMeta] = _meta_field,
         validators: Mapping[type[Message], Validator] | None = None,
+        span_attributes: Callable[[Any], Mapping[str, str]] = _no_attributes,
     ) -> None:
         self._types = {t.DESCRIPTOR.name: t for t in types}
         self._correlation = correlation_id
+        self._attributes = span_attributes
         self._meta = meta
         self._validators = dict(validators or {})
         unknown = [t.__qualname__ for t in self._validators if t not in self._types.values()]
@@ -93,6 +101,10 @@ class EventRegistry:
 
     def correlation_id(self, event: Message) -> str:
         return str(self._correlation(event))
+
+    def attributes(self, event: Message) -> Mapping[str, str]:
+        """What the service adds to the spans about ``event``."""
+        return self._attributes(event)
 
     def stamp(self, event: Message) -> tuple[str, datetime]:
         """The event's id and time, filling either in first if the emitter left it empty."""

@@ -27,10 +27,12 @@ from datetime import timedelta
 from pymongo.errors import PyMongoError
 
 from saga._envelope import Envelope, envelope_from_record
+from saga._registry import EventRegistry
 from saga._store import Document, OutboxStore, utcnow
 from saga._transport import Publisher
 from saga.errors import PublishFailed
 from saga.retry import Backoff, describe
+from saga.tracing import MessagingTracing
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class Relay:
         backoff: Backoff = RELAY_BACKOFF,
         mark_delay: float = DEFAULT_MARK_DELAY,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        tracing: MessagingTracing | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -69,6 +72,7 @@ class Relay:
         self._backoff = backoff
         self._mark_delay = mark_delay
         self._max_attempts = max_attempts
+        self._tracing = tracing or MessagingTracing(EventRegistry.any_event())
         self._handed: list[Document] = []
         self._stored = asyncio.Event()
         self._confirmed: list[str] = []  # published, not yet marked
@@ -133,7 +137,9 @@ class Relay:
             except (KeyError, TypeError, ValueError):
                 broken.append(str(record["_id"]))
         await self._store.fail(broken, token=token, error="malformed outbox document")
+        envelopes, spans = self._tracing.start_publish(envelopes)  # child of each stored trace
         results = await self._publisher.publish(envelopes)
+        self._tracing.end_publish(envelopes, spans, results)
         sent = [e.message_id for e, r in zip(envelopes, results, strict=True) if r is None]
         unsent = [(e.message_id, r) for e, r in zip(envelopes, results, strict=True)
                   if r is not None]

@@ -22,6 +22,7 @@ from saga._envelope import current_trace
 from saga._locks import HeldLocks, KeyedLocks
 from saga._registry import EventRegistry
 from saga._store import Document, OutboxStore, outbox_record, utcnow
+from saga.tracing import carrier
 from saga.unit_of_work import UnitOfWork, _open
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class Outbox:
         and everything it emitted.
         """
         headers = dict(current_trace())
+        trace = carrier()  # the request's or handler's span: the events' parent
         stored: list[Document] = []
         last: UnitOfWork | None = None
         taker = self._hand_off
@@ -74,11 +76,12 @@ class Outbox:
             uow = last = UnitOfWork(session, held, self.registry)
             result = await work(uow)
             if taker is None:
-                stored = [outbox_record(e, self.registry, headers) for e in uow.events]
+                stored = [outbox_record(e, self.registry, headers, trace=trace)
+                          for e in uow.events]
             else:  # leased to our relay, which attempts them at once
                 due_at = utcnow() + taker.lease
-                stored = [outbox_record(e, self.registry, headers, due_at=due_at, attempts=1)
-                          for e in uow.events]
+                stored = [outbox_record(e, self.registry, headers, due_at=due_at, attempts=1,
+                                        trace=trace) for e in uow.events]
             await self.store.insert(stored, session)
             return result
 

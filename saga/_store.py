@@ -47,8 +47,10 @@ def utcnow() -> datetime:
 
 
 def outbox_record(event: Message, registry: EventRegistry, headers: dict[str, str], *,
-                  due_at: datetime | None = None, attempts: int = 0) -> Document:
-    """The stored form of ``event``, due at once unless ``due_at`` says otherwise."""
+                  due_at: datetime | None = None, attempts: int = 0,
+                  trace: dict[str, str] | None = None) -> Document:
+    """The stored form of ``event``, due at once unless ``due_at`` says otherwise; ``trace``
+    is the context it was emitted in (W3C headers, see :mod:`saga.tracing`)."""
     event_id, occurred = registry.stamp(event)
     return {
         "_id": event_id,
@@ -56,6 +58,7 @@ def outbox_record(event: Message, registry: EventRegistry, headers: dict[str, st
         "correlation_id": registry.correlation_id(event),
         "payload": event.SerializeToString(deterministic=True),
         "headers": headers,
+        "trace": trace or {},
         "state": OutboxState.PENDING.value,
         "attempts": attempts,
         "created_at": occurred,

@@ -16,6 +16,7 @@ the type named here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
@@ -101,6 +102,7 @@ class Subscriptions:
 
 
 def _in_transaction_only(handler: Callable[..., Awaitable[None]]) -> Settle:
+    @functools.wraps(handler)  # its spans and logs name the handler, not this adapter
     async def settle(event: Any, _: Any, uow: UnitOfWork) -> None:
         await handler(event, uow)
 

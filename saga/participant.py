@@ -38,6 +38,7 @@ from saga._transport import Transport
 from saga.observer import NO_OBSERVER, SagaObserver
 from saga.operations import SagaOperations
 from saga.retry import Backoff
+from saga.tracing import MessagingTracing
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,13 @@ class SagaParticipant:
         self._observer = observer
         self._backlog = (None if observer is NO_OBSERVER else
                          BacklogSampler(self.outbox.store, observer, interval=backlog_interval))
+        self._tracing = MessagingTracing(self.outbox.registry, self.topology.exchange,
+                                         self.topology.queue)
         self._relay = Relay(self.outbox.store, ObservedPublisher(transport, observer),
                             app_id=service,
                             poll_interval=relay_poll_interval, lease=relay_lease,
-                            backoff=relay_backoff, max_attempts=relay_max_attempts)
+                            backoff=relay_backoff, max_attempts=relay_max_attempts,
+                            tracing=self._tracing)
         self._grace = shutdown_grace
         self._dead_letters = DeadLetterStore(db)
         self.operations = SagaOperations(
@@ -123,8 +127,8 @@ class SagaParticipant:
             if self._backlog is not None:
                 self._backlog.start()
             if self._dispatcher is not None:
-                await self._transport.consume(observe_dispatch(
-                    self._dispatcher.dispatch, self._observer, self._dispatcher.event_names))
+                await self._transport.consume(self._tracing.consumer(observe_dispatch(
+                    self._dispatcher.dispatch, self._observer, self._dispatcher.event_names)))
                 await self._transport.consume_dead_letters(
                     DeadLetterDrain(self._dead_letters, queue=self.topology.queue))
         except BaseException:

@@ -71,6 +71,16 @@ def test_a_bad_setting_is_reported_in_the_configured_format(tmp_path: Path) -> N
             "a positive number of seconds, not 'soon'") in result.stderr
 
 
+def test_a_tracing_exporter_that_is_not_installed_is_named(tmp_path: Path) -> None:
+    # Tracing starts before the database, so a typo in OTEL_* stops the start at once.
+    result = run("inventory", environment(tmp_path, OTEL_TRACES_EXPORTER="zipkin"))
+    assert result.returncode == 1
+    message = the_one_line(result)["message"]
+    assert message.startswith(
+        "cannot start: OTEL_TRACES_EXPORTER names 'zipkin', which is not installed; use one of ")
+    assert "otlp" in message
+
+
 @pytest.mark.parametrize(("variable", "content", "problem"), [
     ("BOOKSTORE_JWT_PUBLIC_KEY_FILE", None, "cannot read {path}: No such file or directory"),
     ("BOOKSTORE_JWT_PUBLIC_KEY_FILE", PLACEHOLDER_PEM,

@@ -8,6 +8,7 @@ import sys
 
 import grpc
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -23,6 +24,7 @@ from runtime.telemetry import (
     service_resource,
     span_exporters,
 )
+from tests.spans import span_recorder
 from tests.unit.runtime.fake_users import KNOWN_USER, SERVICE, serving
 
 
@@ -71,6 +73,23 @@ async def test_a_failed_call_records_its_status(
     (server,) = spans_of(exporter, SpanKind.SERVER)
     assert server.attributes is not None
     assert server.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+async def test_channels_join_the_process_traces_without_wiring() -> None:
+    """With a tracer provider installed (tracing on), a channel opened with no interceptors
+    (orders to inventory) still makes client spans, and the server continues their trace."""
+    spans = span_recorder()
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    server_side = Telemetry.for_provider(provider).server_interceptors
+    async with serving(server_side) as address, balanced_channel(address) as channel:
+        await user_pb2_grpc.UserServiceStub(channel).GetUser(
+            user_pb2.UserIDRequest(user_id=KNOWN_USER), timeout=5)
+    (client,) = spans_of(spans, SpanKind.CLIENT)
+    (server,) = spans_of(spans, SpanKind.SERVER)
+    assert server.parent is not None
+    assert client.context is not None
+    assert server.parent.span_id == client.context.span_id
 
 
 def test_nothing_set_means_tracing_off(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,8 @@ def placed() -> events_pb2.OrderPlaced:
 
 def test_outbox_record_to_envelope_carries_every_property() -> None:
     event = placed()
-    record = outbox_record(event, EVENTS, {"traceparent": "00-abc-def-01"})
+    record = outbox_record(event, EVENTS, {"x-causation-id": "e-0"},
+                           trace={"traceparent": "00-abc-def-01"})
     assert record["state"] == "pending"
     assert record["attempts"] == 0
     envelope = envelope_from_record(record, app_id="orders")
@@ -43,7 +44,8 @@ def test_outbox_record_to_envelope_carries_every_property() -> None:
     assert envelope.app_id == "orders"
     assert envelope.content_type == CONTENT_TYPE
     assert envelope.timestamp == datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
-    assert envelope.headers == {"x-correlation-id": "o-1", "traceparent": "00-abc-def-01"}
+    assert envelope.headers == {"x-correlation-id": "o-1", "x-causation-id": "e-0",
+                                "traceparent": "00-abc-def-01"}
     assert events_pb2.OrderPlaced.FromString(envelope.body) == event
 
 
@@ -84,11 +86,12 @@ def test_undecodable_deliveries_are_poison(delivery: Delivery, reason: str) -> N
     assert isinstance(caught.value, PoisonMessage)
 
 
-def test_handling_a_delivery_passes_its_trace_on() -> None:
+def test_handling_a_delivery_names_it_as_the_cause() -> None:
+    # The trace context is not copied: emitted events store the handler span's own.
     delivery = Delivery(body=b"", routing_key="OrderPlaced", message_id="cause-1",
                         headers={"traceparent": "00-t-s-01", "x-other": "dropped"})
     headers = propagated_headers(delivery)
-    assert headers == {"traceparent": "00-t-s-01", "x-causation-id": "cause-1"}
+    assert headers == {"x-causation-id": "cause-1"}
     assert current_trace() == {}
     with trace_context(headers):
         assert current_trace() == headers
