@@ -133,8 +133,8 @@ class OrderHandlers:
         if order is None:
             # A forged or replayed OrderPlaced, or one from before a restore: nothing here will
             # ever confirm it, so have inventory release the hold now.
-            log.warning("reservation for an unknown order released",
-                        extra={"order_id": event.order_id})
+            uow.after_commit(lambda: log.warning("reservation for an unknown order released",
+                                                 extra={"order_id": event.order_id}))
             uow.emit(ev.OrderCancelled(order_id=event.order_id, reason=UNKNOWN_ORDER))
             return
         if order.status is Status.CANCELLED:

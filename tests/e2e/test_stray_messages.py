@@ -65,6 +65,7 @@ async def test_a_forged_order_placed_holds_nothing_once_orders_answers(stack: St
     async with open_shop(stack) as shop, databases(stack) as db:
         book = await shop.add_book("Forged", 1000, stock=5)
         forged = uuid.uuid4().hex  # no such order in orders
+        mark = stack.log_path("orders").stat().st_size
         event = ev.OrderPlaced(meta=new_meta(), order_id=forged, user_id="intruder",
                                lines=[ev.OrderLineItem(book_id=book, quantity=2)])
         async with exchange_of(stack) as exchange:
@@ -81,7 +82,7 @@ async def test_a_forged_order_placed_holds_nothing_once_orders_answers(stack: St
         assert (after.available, after.reserved, after.sold) == (5, 0, 0)
         assert await shop.invariant_violations() == []
         assert await db["orders"]["orders"].find_one({"_id": forged}) is None
-    answered = [m for m in log_lines(stack, "orders")
+    answered = [m for m in log_lines(stack, "orders", mark)
                 if m["message"] == "reservation for an unknown order released"]
     assert [m["level"] for m in answered] == ["WARNING"]
 
