@@ -1,0 +1,105 @@
+"""The storefront beside a running stack: its environment, books to sell, and the server
+itself as a real process (``python -m client.web``) for the browser suite."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.shop import open_shop
+from tests.stack import REPO_ROOT, Stack, free_port
+
+START_TIMEOUT = 30.0
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def web_env(stack: Stack, **extra: str) -> dict[str, str]:
+    """Where the services are, for the storefront's client."""
+    env = {f"BOOKSTORE_{name.upper()}_ADDR": addr for name, addr in stack.addresses.items()}
+    return env | extra
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF_PATTERN.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def fresh_email() -> str:
+    return f"web-{uuid.uuid4().hex[:12]}@shop.example"
+
+
+@dataclass(frozen=True)
+class StockedBook:
+    id: str
+    title: str
+    price_cents: int
+
+
+def add_books(stack: Stack, *specs: tuple[str, int, int]) -> list[StockedBook]:
+    """Add books (title, price in cents, stock) as the admin; return once orders can sell
+    them. Titles get a unique word so searches find only this test's books."""
+    async def add() -> list[StockedBook]:
+        async with open_shop(stack) as shop:
+            return [StockedBook(await shop.add_book(title, price, stock), title, price)
+                    for title, price, stock in specs]
+    return asyncio.run(add())
+
+
+def unique_word() -> str:
+    return "zq" + uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True)
+class Storefront:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def running_storefront(stack: Stack, workdir: Path, **extra_env: str) -> Iterator[Storefront]:
+    """``python -m client.web`` on a free port, stopped (and checked for a clean exit) after."""
+    port = free_port()
+    env = {**{k: v for k, v in stack.env.items() if not k.startswith("BOOKSTORE_")},
+           **web_env(stack), "BOOKSTORE_WEB_ADDR": f"127.0.0.1:{port}", **extra_env}
+    log = workdir / "web.log"
+    with log.open("ab") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "client.web"], env=env, cwd=REPO_ROOT,
+                                   stdout=sink, stderr=sink)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the storefront did not start:\n{log.read_text()[-3000:]}",
+                            pytrace=False)
+            time.sleep(0.1)
+        yield Storefront(url, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
