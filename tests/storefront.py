@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def add_books(stack: Stack, *specs: tuple[str, int, int]) -> list[StockedBook]:
         async with open_shop(stack) as shop:
             return [StockedBook(await shop.add_book(title, price, stock), title, price)
                     for title, price, stock in specs]
-    return asyncio.run(add())
+    # A thread of its own: Playwright's synchronous API keeps an event loop running here.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, add()).result()
 
 
 def unique_word() -> str:
