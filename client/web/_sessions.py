@@ -13,6 +13,7 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 COOKIE_NAME = "bookstore_session"
@@ -62,9 +63,11 @@ class Visitor:
 class SessionStore:
     """Sessions by id, forgotten after ``idle_seconds`` without use, at most ``max_sessions``."""
 
-    def __init__(self, *, idle_seconds: float, max_sessions: int) -> None:
+    def __init__(self, *, idle_seconds: float, max_sessions: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.idle_seconds = idle_seconds
         self.max_sessions = max_sessions
+        self.clock = clock
         self._visitors: OrderedDict[str, Visitor] = OrderedDict()
 
     def __len__(self) -> int:
@@ -75,7 +78,7 @@ class SessionStore:
         if not session_id:
             return None
         visitor = self._visitors.get(session_id)
-        now = time.monotonic()
+        now = self.clock()
         if visitor is None or now - visitor.last_seen > self.idle_seconds:
             self._visitors.pop(session_id, None)
             return None
@@ -86,7 +89,7 @@ class SessionStore:
     def create(self) -> Visitor:
         self._evict()
         visitor = Visitor(id=secrets.token_urlsafe(32), csrf_token=secrets.token_urlsafe(32),
-                          last_seen=time.monotonic())
+                          last_seen=self.clock())
         self._visitors[visitor.id] = visitor
         return visitor
 
@@ -99,7 +102,7 @@ class SessionStore:
         return fresh
 
     def _evict(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         while self._visitors:
             oldest = next(iter(self._visitors.values()))
             if now - oldest.last_seen <= self.idle_seconds and \
