@@ -24,6 +24,8 @@ from client._parsing import format_cents
 from client.web._render import client_for, field, form, page, redirect, require_admin, require_login
 
 HISTORY_PAGE_SIZE = 10
+#: Statuses whose reason explains a refusal, worth showing as such.
+REFUSED = frozenset({"REJECTED", "CANCELLED"})
 #: Statuses a customer may still cancel from (the order has not shipped).
 CANCELLABLE = frozenset({"PENDING", "CONFIRMED"})
 #: A comment line now and then keeps proxies from closing a quiet stream.
@@ -34,7 +36,8 @@ def order_view(order: Order) -> dict[str, Any]:
     """What the page shows of an order, as plain data: the template's and the stream's."""
     status = status_name(order.status)
     return {
-        "id": order.id, "status": status, "reason": order.reason,
+        "id": order.id, "status": status,
+        "reason": order.reason if status in REFUSED else "",
         "final": order.status in FINAL_STATUSES, "cancellable": status in CANCELLABLE,
         "total": format_cents(order.total_cents),
         "lines": [{"book_id": line.book_id, "title": line.title, "quantity": line.quantity,

@@ -58,7 +58,7 @@ def test_a_customer_buys_two_books_and_sees_the_order_confirmed_live(
 
 
 def test_a_declined_card_shows_the_reason_live(
-        page: Page, shelf: tuple[str, list[StockedBook]]) -> None:
+        page: Page, shelf: tuple[str, list[StockedBook]], screenshots: Path | None) -> None:
     _word, (atlas, _poems) = shelf
     register(page)
     add_to_cart(page, atlas.id, 1)
@@ -68,6 +68,7 @@ def test_a_declined_card_shows_the_reason_live(
     expect(page.locator("#order-reason")).to_contain_text("card declined")
     expect(page.locator("#cancel-form")).to_be_hidden()
     assert page.evaluate("window.__notReloaded === true")
+    snap(page, screenshots, "order-declined")
 
 
 def test_another_customers_order_url_is_not_found(
@@ -103,7 +104,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page: Page) -> None:
 
 
 def test_a_phone_width_page_works_from_the_keyboard(
-        context: BrowserContext, shelf: tuple[str, list[StockedBook]]) -> None:
+        context: BrowserContext, shelf: tuple[str, list[StockedBook]],
+        screenshots: Path | None) -> None:
     word, (atlas, _poems) = shelf
     page = context.new_page()
     page.set_viewport_size({"width": 375, "height": 740})
@@ -118,3 +120,4 @@ def test_a_phone_width_page_works_from_the_keyboard(
     expect(page.get_by_role("link", name=atlas.title)).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
+    snap(page, screenshots, "catalogue-phone")
