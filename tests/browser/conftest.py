@@ -30,10 +30,11 @@ def storefront(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright(storefront: Storefront) -> Iterator[Playwright]:
-    """Started after the stack and stopped before it: the stack's clean-up runs its own
-    event loop, which cannot start while Playwright's runs."""
+    """Playwright's synchronous API runs an event loop in this thread while it is open, and
+    no other can start meanwhile: so it opens after the stack (whose clean-up runs a loop)
+    and closes with its module, before any other suite's asyncio tests."""
     if not Path(CHROMIUM).exists():
         message = f"no Chromium at {CHROMIUM}: run scripts/install-chromium.sh"
         if os.environ.get("BOOKSTORE_TEST_REQUIRE_INFRA") == "1":
@@ -43,7 +44,7 @@ def playwright(storefront: Storefront) -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
     yield launched
