@@ -40,6 +40,7 @@ ROUTES = [
     Route("/cart/update", _cart.update, methods=["POST"]),
     Route("/checkout", _cart.checkout, methods=["POST"]),
     Route("/orders", _orders.history, methods=["GET"]),
+    Route("/admin/orders", _orders.find, methods=["GET"]),
     Route("/orders/{order_id}", _orders.show, methods=["GET"]),
     Route("/orders/{order_id}/events", _orders.events, methods=["GET"]),
     Route("/orders/{order_id}/cancel", _orders.cancel, methods=["POST"]),

@@ -71,7 +71,6 @@ class Sessions:
                 if current.id != sent_id:
                     headers = MutableHeaders(scope=message)
                     headers.append("set-cookie", session_cookie(current.id, secure=secure))
-                    headers.append("cache-control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

@@ -13,10 +13,10 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from client._errors import BookstoreClientError, FailedPreconditionError, InvalidArgumentError
 from client._models import FINAL_STATUSES, ORDER_STATUSES, Order, status_name
@@ -36,7 +36,7 @@ def order_view(order: Order) -> dict[str, Any]:
     """What the page shows of an order, as plain data: the template's and the stream's."""
     status = status_name(order.status)
     return {
-        "id": order.id, "status": status,
+        "id": order.id, "user_id": order.user_id, "status": status,
         "reason": order.reason if status in REFUSED else "",
         "final": order.status in FINAL_STATUSES, "cancellable": status in CANCELLABLE,
         "total": format_cents(order.total_cents),
@@ -81,18 +81,30 @@ async def events(request: Request) -> Response:
 
 
 async def history(request: Request) -> Response:
-    require_login(request)
-    token = request.query_params.get("page", "")
+    """Your own orders; for an admin, ``?user_id=`` shows that customer's."""
+    who = require_login(request)
+    params = request.query_params
+    token = params.get("page", "")
+    user_id = params.get("user_id", "").strip() if who.is_admin else ""
     try:
-        result = await client_for(request).order_history(page_size=HISTORY_PAGE_SIZE,
-                                                         page_token=token)
+        result = await client_for(request).order_history(
+            user_id or None, page_size=HISTORY_PAGE_SIZE, page_token=token)
     except InvalidArgumentError:
         return redirect("/orders")
     orders = [order_view(order) for order in result.orders]
-    next_url = ("/orders?" + urlencode({"page": result.next_page_token})
+    kept = {"user_id": user_id} if user_id else {}
+    next_url = ("/orders?" + urlencode({**kept, "page": result.next_page_token})
                 if result.next_page_token else "")
+    first_url = ("/orders?" + urlencode(kept)) if token else ""
     return page(request, "history.html", orders=orders, next_url=next_url,
-                first_url="/orders" if token else "")
+                first_url=first_url, user_id=user_id, is_admin=who.is_admin)
+
+
+async def find(request: Request) -> Response:
+    """An admin opens any order by its id (customers have their history)."""
+    require_admin(request)
+    order_id = request.query_params.get("order_id", "").strip()
+    return redirect_get(f"/orders/{quote(order_id, safe='')}" if order_id else "/orders")
 
 
 async def cancel(request: Request) -> Response:
@@ -118,3 +130,7 @@ async def set_status(request: Request) -> Response:
     except (FailedPreconditionError, InvalidArgumentError) as exc:
         who.flash(f"The status was not changed: {exc.message}")
     return redirect(f"/orders/{order_id}")
+
+
+def redirect_get(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=302)

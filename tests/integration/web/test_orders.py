@@ -150,6 +150,15 @@ def test_an_admin_ships_an_order(make_shop: Callable[[], TestClient], stack: Sta
     forbidden = submit(customer, "/", f"/orders/{order_id}/status", {"status": "SHIPPED"})
     assert forbidden.status_code == 403
     log_in_as_admin(admin)
+    found = admin.get("/admin/orders", params={"order_id": order_id})
+    assert found.url.path == f"/orders/{order_id}"
+    customer_id = re.search(r'href="/orders\?user_id=([^"]+)"', found.text)
+    assert customer_id, "the admin sees whose order it is"
+    theirs = admin.get(f"/orders?user_id={customer_id.group(1)}")
+    assert f'href="/orders/{order_id}"' in theirs.text
+    assert customer.get("/admin/orders", params={"order_id": order_id}).status_code == 403
+    mine = customer.get("/orders", params={"user_id": "someone-else"})  # ignored: own orders
+    assert f'href="/orders/{order_id}"' in mine.text
     shipped = submit(admin, f"/orders/{order_id}", f"/orders/{order_id}/status",
                      {"status": "SHIPPED", "reason": "sent by post"})
     assert "The order is now SHIPPED." in shipped.text
