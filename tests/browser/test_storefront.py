@@ -121,3 +121,18 @@ def test_a_phone_width_page_works_from_the_keyboard(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
     snap(page, screenshots, "catalogue-phone")
+
+
+def test_the_cart_is_changed_from_the_keyboard(
+        page: Page, shelf: tuple[str, list[StockedBook]]) -> None:
+    _word, (atlas, poems) = shelf
+    add_to_cart(page, atlas.id, 1)
+    add_to_cart(page, poems.id, 1)
+    quantity = page.get_by_label(f"Quantity of {atlas.title}")
+    quantity.fill("3")
+    quantity.press("Enter")  # submits the quantities, not the first Remove button
+    expect(page.get_by_text("Your cart is updated.")).to_be_visible()
+    expect(page.locator("#cart-total")).to_have_text("86.49")  # 3 * 24.50 + 12.99
+    page.get_by_role("button", name=f"Remove {poems.title}").click()
+    expect(page.locator("#cart-total")).to_have_text("73.50")
+    expect(page.get_by_role("link", name=atlas.title)).to_be_visible()
