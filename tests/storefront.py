@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.shop import open_shop
+from contracts.bookstore.inventory.v1 import inventory_pb2 as inv
+from tests.e2e.shop import fresh_isbn, open_shop, until_orders_know
 from tests.stack import REPO_ROOT, Stack, free_port
 
 START_TIMEOUT = 30.0
@@ -49,20 +50,34 @@ class StockedBook:
     price_cents: int
 
 
-def add_books(stack: Stack, *specs: tuple[str, int, int]) -> list[StockedBook]:
+def add_books(stack: Stack, *specs: tuple[str, int, int],
+              author: str = "E2E Author") -> list[StockedBook]:
     """Add books (title, price in cents, stock) as the admin; return once orders can sell
-    them. Titles get a unique word so searches find only this test's books."""
+    them."""
     async def add() -> list[StockedBook]:
         async with open_shop(stack) as shop:
-            return [StockedBook(await shop.add_book(title, price, stock), title, price)
-                    for title, price, stock in specs]
+            added = []
+            for title, price, stock in specs:
+                reply = await shop.inventory.AddBook(inv.BookRequest(
+                    title=title, author=author, isbn=fresh_isbn(), price_cents=price,
+                    stock=stock), metadata=shop.admin, timeout=10)
+                added.append(StockedBook(reply.book.id, title, price))
+            await until_orders_know(stack, [book.id for book in added])
+            return added
     # A thread of its own: Playwright's synchronous API keeps an event loop running here.
     with ThreadPoolExecutor(max_workers=1) as worker:
         return worker.submit(asyncio.run, add()).result()
 
 
+SYLLABLES = ("ka", "lo", "mi", "ra", "ve", "no", "ta", "si", "be", "du", "fe", "go", "lu",
+             "pe", "ri", "zo")
+
+
 def unique_word() -> str:
-    return "zq" + uuid.uuid4().hex[:8]
+    """A made-up word no other test uses (one in 16^6), readable in screenshots: searching
+    for it finds only the books a test added with it."""
+    number = uuid.uuid4().int
+    return "".join(SYLLABLES[(number >> (4 * i)) % 16] for i in range(6)).capitalize()
 
 
 @dataclass(frozen=True)

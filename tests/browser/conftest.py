@@ -69,7 +69,7 @@ def shelf(stack: Stack) -> tuple[str, list[StockedBook]]:
     """Two books sharing a word no other test uses, plenty in stock."""
     word = unique_word()
     return word, add_books(stack, (f"The {word} Atlas of Rivers", 2450, 50),
-                           (f"{word}: Poems for Long Journeys", 1299, 50))
+                           (f"{word}: Poems for Long Journeys", 1299, 50), author="Ida Marsh")
 
 
 @pytest.fixture
