@@ -12,6 +12,7 @@ import uvicorn
 from client._errors import InvalidArgumentError
 from client.web._app import create_app
 from client.web._config import WebConfig
+from client.web._logging import log_config
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -41,9 +42,10 @@ def main() -> int:
         return 2
     host, port = config.host_and_port
     # Live order pages hold a stream open; on shutdown they get a few seconds, then go.
-    server = Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="info",
-                                   proxy_headers=True, timeout_graceful_shutdown=5,
-                                   server_header=False))
+    server = Server(uvicorn.Config(
+        create_app(config), host=host, port=port,
+        log_config=log_config(config.log_format, config.log_level),
+        proxy_headers=True, timeout_graceful_shutdown=5, server_header=False))
     server.run()
     return 0 if server.started else 1
 

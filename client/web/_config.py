@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import Field
 
@@ -22,6 +23,10 @@ class WebConfig(ClientConfig):
         3600.0, gt=0, description="a positive number of seconds")
     #: Sessions kept at most; the least recently used go first beyond that.
     web_max_sessions: int = Field(10_000, gt=0, description="a positive whole number")
+    #: The services' own logging variables, read the same way.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="one of DEBUG, INFO, WARNING, ERROR")
+    log_format: Literal["json", "text"] = Field("json", description="json or text")
 
     @property
     def host_and_port(self) -> tuple[str, int]:

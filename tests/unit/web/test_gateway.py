@@ -3,6 +3,7 @@ its page, CSRF on every form, escaping, redirects that stay on the site."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -194,3 +195,20 @@ def test_the_storefront_loads_no_server_side_module() -> None:
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+def test_logs_are_one_json_object_a_line_like_the_services() -> None:
+    script = ("import logging, logging.config; from client.web._logging import log_config; "
+              "logging.config.dictConfig(log_config('json', 'INFO')); "
+              "logging.getLogger('uvicorn.access').info('GET / 200'); "
+              "logging.getLogger('uvicorn.access').debug('hidden')")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, timeout=60)
+    (line,) = result.stderr.splitlines()
+    record = json.loads(line)
+    assert record["message"] == "GET / 200"
+    assert record["service"] == "web"
+    assert record["level"] == "INFO"
+    assert record["logger"] == "uvicorn.access"
+    with pytest.raises(InvalidArgumentError, match="BOOKSTORE_LOG_FORMAT"):
+        WebConfig.from_env({"BOOKSTORE_LOG_FORMAT": "xml"})
