@@ -118,9 +118,16 @@ def test_a_phone_width_page_works_from_the_keyboard(
     page.keyboard.type(word)
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name=atlas.title)).to_be_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow}px wider than a phone's screen"
+    assert_fits(page)
     snap(page, screenshots, "catalogue-phone")
+    add_to_cart(page, atlas.id, 2)
+    assert_fits(page)  # the cart's table becomes stacked cards
+    expect(page.get_by_label(f"Quantity of {atlas.title}")).to_have_value("2")
+
+
+def assert_fits(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than a phone's screen"
 
 
 def test_the_cart_is_changed_from_the_keyboard(
