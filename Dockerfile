@@ -54,6 +54,14 @@ HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=5 \
   CMD ["python", "-m", "runtime.healthcheck", "127.0.0.1:50053"]
 CMD ["python", "-m", "orders"]
 
+# The storefront: web pages over the services' gRPC, through the client library; no database.
+FROM app AS web
+ENV BOOKSTORE_WEB_ADDR=0.0.0.0:8080
+EXPOSE 8080
+HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=5 \
+  CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8080/healthz', timeout=3)"]
+CMD ["python", "-m", "client.web"]
+
 # One-shot: the development admin's catalogue seed, through the `bookstore` client.
 FROM app AS seed
 CMD ["bookstore", "seed"]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from types import TracebackType
@@ -89,6 +90,14 @@ class BookstoreClient:
 
     async def close(self) -> None:
         await self._transport.close()
+
+    def acting_as(self, token: str | None, user_id: str | None) -> Self:
+        """This client's channels, another caller's token: a server acting for many people
+        keeps one set of connections. Close only the original; it owns the channels."""
+        other = copy.copy(self)
+        other._transport = self._transport.with_token(token)
+        other.user_id = user_id
+        return other
 
     @property
     def token(self) -> str | None:

@@ -9,6 +9,7 @@ through the retrying channel; the others go through one that never retries.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -71,6 +72,12 @@ class Transport:
     def channel(self, service: str, *, retry: bool = True) -> grpc.aio.Channel:
         """The channel to ``service`` that retries on UNAVAILABLE, or the one that never does."""
         return self._channels[(service, retry)]
+
+    def with_token(self, token: str | None) -> Transport:
+        """A transport over the same channels that sends ``token``."""
+        other = copy.copy(self)
+        other.token = token
+        return other
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -36,7 +36,8 @@ from runtime.settings import DEFAULT_ADDRESSES, ServiceName
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES: tuple[ServiceName, ...] = ("user", "inventory", "orders")
 MONGO_PORT = 27017
-COLOURS = {"mongo": 90, "user": 36, "inventory": 33, "orders": 35}
+COLOURS = {"mongo": 90, "user": 36, "inventory": 33, "orders": 35, "web": 32}
+WEB_ADDR = "127.0.0.1:8080"
 DEV_ADMIN = {"BOOKSTORE_ADMIN_EMAIL": "admin@bookstore.local",
              "BOOKSTORE_ADMIN_PASSWORD": "change-me-admin"}
 
@@ -161,6 +162,15 @@ async def seed_catalogue(env: dict[str, str]) -> None:
         say(f"  row {result.row} ({result.label}): {result.message}")
 
 
+async def start_storefront(stack: Stack, env: dict[str, str]) -> None:
+    """``python -m client.web`` beside the services, once they answer."""
+    address = env.get("BOOKSTORE_WEB_ADDR") or WEB_ADDR
+    await stack.spawn("web", sys.executable, "-m", "client.web", env=env)
+    port = int(address.rpartition(":")[2])
+    await wait_for_port(port, seconds=60, what="the storefront")
+    say(f"the storefront is up on http://{address}")
+
+
 def next_steps(services: Sequence[str], admin_email: str, user_addr: str) -> list[str]:
     """Commands worth trying against the services that are running."""
     steps = [f"grpcurl -plaintext {user_addr} list"]
@@ -218,6 +228,8 @@ async def serve(stack: Stack, env: dict[str, str], args: argparse.Namespace) -> 
     say("the stack is up: " + ", ".join(services))
     if {"user", "inventory"} <= set(services):
         await seed_catalogue(env)
+    if {"user", "inventory", "orders"} <= set(services):
+        await start_storefront(stack, env)
     say(f"admin account: {env['BOOKSTORE_ADMIN_EMAIL']} / {env['BOOKSTORE_ADMIN_PASSWORD']}")
     say("try (in another terminal, with .venv/bin on PATH):")
     user_addr = env.get("BOOKSTORE_USER_ADDR") or DEFAULT_ADDRESSES["user"]

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/install-promtool.sh
+scripts/install-chromium.sh
 py=.venv/bin/python
 
 cleanup() { [ -n "${mongo_pid:-}" ] && kill "$mongo_pid" 2>/dev/null; wait 2>/dev/null; true; }

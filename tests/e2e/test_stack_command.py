@@ -73,6 +73,7 @@ def stack_env(amqp_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
             "BOOKSTORE_METRICS_ADDR": "127.0.0.1:0"}
     for svc in SERVICES:
         env[f"BOOKSTORE_{svc.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
+    env["BOOKSTORE_WEB_ADDR"] = f"127.0.0.1:{free_port()}"
     yield env
     asyncio.run(clean_up_broker(amqp_url, env["BOOKSTORE_SAGA_PREFIX"]))
 
@@ -99,6 +100,7 @@ def test_stack_starts_seeds_and_stops_everything(stack_env: dict[str, str], tmp_
         for svc in SERVICES:
             assert f"{svc} is healthy on {stack_env[f'BOOKSTORE_{svc.upper()}_ADDR']}" in output
         assert "catalogue seeded: 60 books added" in output
+        assert f"the storefront is up on http://{stack_env['BOOKSTORE_WEB_ADDR']}" in output
         # the runner, the database (its launcher and server) and each service
         assert len(processes_tagged(tag)) >= len(SERVICES) + 3
 
@@ -108,7 +110,7 @@ def test_stack_starts_seeds_and_stops_everything(stack_env: dict[str, str], tmp_
             runner.send_signal(signal.SIGTERM)
             rest, _ = runner.communicate(timeout=STOP_TIMEOUT)
             assert runner.returncode == 0, rest
-            for name in (*SERVICES, "mongo"):
+            for name in (*SERVICES, "web", "mongo"):
                 assert f"{name} stopped (exit 0)" in rest
         else:  # the terminal closed: nobody reads the output any more, then SIGHUP
             assert runner.stdout is not None

@@ -74,9 +74,10 @@ def test_no_default_credentials_anywhere(compose: dict[str, Any]) -> None:
 
 def test_published_ports_listen_on_loopback_only(compose: dict[str, Any]) -> None:
     published = [p for spec in compose["services"].values() for p in spec.get("ports", [])]
-    # The broker (AMQP, management), the three services, Jaeger, Prometheus and Grafana.
+    # The broker (AMQP, management), the three services, the storefront, Jaeger, Prometheus
+    # and Grafana.
     assert {int(str(p).rsplit(":", 1)[1]) for p in published} == {
-        5672, 15672, 50051, 50052, 50053, 16686, 9090, 3000}
+        5672, 15672, 50051, 50052, 50053, 8080, 16686, 9090, 3000}
     for port in published:
         assert str(port).startswith("127.0.0.1:"), port
 
@@ -155,6 +156,15 @@ def test_no_secrets_or_test_tools_baked_into_images() -> None:
     assert ".[dev]" not in text
     assert "pytest" not in text
     assert "tests" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_the_storefront_image_serves_the_web_app_and_waits_for_every_service(
+        compose: dict[str, Any]) -> None:
+    target = dockerfile_targets()["web"]
+    assert '"-m", "client.web"' in target
+    assert "/healthz" in target
+    assert set(compose["services"]["web"]["depends_on"]) == set(SERVICES)
+    assert "volumes" not in compose["services"]["web"]  # no data, no keys, no secrets
 
 
 def test_seed_runs_once_after_the_services_it_needs_are_healthy(compose: dict[str, Any]) -> None:

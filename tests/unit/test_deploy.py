@@ -289,3 +289,14 @@ def test_network_lets_only_inventory_and_orders_reach_the_broker() -> None:
     spec = of_kind("NetworkPolicy")["rabbitmq"]["spec"]
     (amqp,) = [r for r in spec["ingress"] if 5672 in policy_ports([r])]
     assert peers([amqp], "from") == set(AMQP_USERS)
+
+
+def test_the_storefront_reaches_only_the_services_and_keeps_visitors_on_one_pod() -> None:
+    spec = of_kind("NetworkPolicy")["web"]["spec"]
+    assert policy_ports(spec["ingress"]) == {8080}
+    assert peers(spec["egress"], "to") == set(PORTS)
+    assert policy_ports(spec["egress"]) == set(PORTS.values())
+    assert of_kind("Service")["web"]["spec"]["sessionAffinity"] == "ClientIP"
+    assert secrets_used(workloads()["web"]) == set()
+    (container,) = pod_spec(workloads()["web"])["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
