@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.metrics import MetricsAddress, MetricsServer
 from tests.unit.runtime.fake_users import KNOWN_USER, SERVICE, serving
 from tests.unit.test_monitoring import RULES, require_tool
+from tests.waiting import blocking_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +36,10 @@ def api(base: str, path: str, **query: str) -> Any:
         return json.load(response)["data"]
 
 
-def eventually(check: Any, what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if result := check():
-                return result
-        except OSError:  # not listening yet
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+def eventually(check: Any, what: str) -> Any:
+    """Poll Prometheus (another process, with nothing to await) until ``check`` answers."""
+    return blocking_until(check, 30, what=what, interval=0.2,
+                          ignore=(OSError,))  # not listening yet
 
 
 @pytest.fixture
