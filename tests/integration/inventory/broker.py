@@ -61,7 +61,8 @@ class Wire:
         return list(self.seen)
 
     async def quiet(self, seconds: float = 1.0) -> int:
-        """How many more replies arrive within ``seconds`` (expected: none)."""
+        """How many more replies arrive within ``seconds`` (expected: none). A bounded
+        negative check: where a later event can be sent, await its reply instead."""
         before = len(self.seen)
         with contextlib.suppress(TimeoutError):
             await self.collect(before + 1, within=seconds)
