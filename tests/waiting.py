@@ -27,13 +27,16 @@ async def eventually(check: Callable[[], Awaitable[T | None]], within: float = W
                      what: str | None = None, interval: float = POLL) -> T:
     """Await ``check`` until it returns something true, and return that; a check still
     running at the deadline is cancelled. Fails with ``what`` (or the check's name)."""
+    deadline = asyncio.timeout(within)
     try:
-        async with asyncio.timeout(within):
+        async with deadline:
             while True:
                 if result := await check():
                     return result
                 await asyncio.sleep(interval)
     except TimeoutError:
+        if not deadline.expired():
+            raise  # the check's own, not the deadline
         raise AssertionError(f"not within {within} s: {what or _name(check)}") from None
 
 
