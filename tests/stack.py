@@ -201,8 +201,12 @@ def running_stack(mongo_url: str, amqp_url: str, workdir: Path, *,
             for i in range(counts[svc]):
                 stack.wait_healthy(svc, i)
         yield stack
-        codes = {f"{svc}[{i}]": stack.stop(svc, i) for svc, i in reversed(stack.started())}
-        assert set(codes.values()) == {0}, f"unclean exits: {codes}"
+        codes = {(svc, i): stack.stop(svc, i) for svc, i in reversed(stack.started())}
+        unclean = {f"{svc}[{i}]": code for (svc, i), code in codes.items() if code != 0}
+        logs = "".join(f"\n--- {svc}[{i}], the end of its log:\n" + stack.log_path(svc, i)
+                       .read_text(errors="replace")[-3000:]
+                       for (svc, i), code in codes.items() if code != 0)
+        assert not unclean, f"unclean exits: {unclean}{logs}"
     finally:
         for svc, i in stack.started():
             stack.resume(svc, i)

@@ -20,6 +20,7 @@ from contracts.bookstore.user.v1 import user_pb2_grpc as users_grpc
 from inventory.isbn import isbn13_check_digit
 from runtime.mongo import make_client
 from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
+from tests.waiting import eventually
 
 Metadata = tuple[tuple[str, str], ...]
 S = pb.OrderStatus
@@ -88,14 +89,16 @@ class Shop:
     async def settle(self, order_ids: Collection[str], within: float) -> dict[str, pb.Order]:
         """Poll until every order has left PENDING; fails after ``within`` seconds."""
         settled: dict[str, pb.Order] = {}
-        async with asyncio.timeout(within):
-            while len(settled) < len(order_ids):
-                waiting = [i for i in order_ids if i not in settled]
-                for order in await asyncio.gather(*(self.order(i) for i in waiting)):
-                    if order.status in SETTLED:
-                        settled[order.id] = order
-                if len(settled) < len(order_ids):
-                    await asyncio.sleep(0.2)
+
+        async def all_settled() -> bool:
+            waiting = [i for i in order_ids if i not in settled]
+            for order in await asyncio.gather(*(self.order(i) for i in waiting)):
+                if order.status in SETTLED:
+                    settled[order.id] = order
+            return len(settled) == len(order_ids)
+
+        await eventually(all_settled, within, interval=0.2,
+                         what=f"every one of {len(order_ids)} orders settled")
         return settled
 
     async def quiet_stock(self, book_id: str, within: float = 30) -> inv.Book:
@@ -105,10 +108,12 @@ class Shop:
     async def book_when(self, book_id: str, accept: Callable[[inv.Book], bool],
                         within: float = 30) -> inv.Book:
         """Poll the book (it lives in another process) until ``accept`` holds, or fail."""
-        async with asyncio.timeout(within):
-            while not accept(book := await self.book(book_id)):  # noqa: ASYNC110
-                await asyncio.sleep(0.2)
-        return book
+        async def accepted() -> inv.Book | None:
+            book = await self.book(book_id)
+            return book if accept(book) else None
+
+        return await eventually(accepted, within, interval=0.2,
+                                what=f"book {book_id} as the test expects")
 
     async def invariant_violations(self) -> list[inv.StockInvariantViolation]:
         reply = await self.inventory.CheckStockInvariant(inv.StockInvariantRequest(),
@@ -123,10 +128,12 @@ async def until_orders_know(stack: Stack, book_ids: Collection[str],
     client = make_client(stack.env["BOOKSTORE_MONGO_URL"])
     catalogue = client[stack.env["BOOKSTORE_ORDERS_MONGO_DB"]]["catalogue"]
     wanted = {"_id": {"$in": list(book_ids)}}
+
+    async def all_known() -> bool:
+        return await catalogue.count_documents(wanted) >= len(set(book_ids))
+
     try:
-        async with asyncio.timeout(within):
-            while await catalogue.count_documents(wanted) < len(set(book_ids)):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+        await eventually(all_known, within, what="orders' catalogue holding every book")
     finally:
         await client.close()
 

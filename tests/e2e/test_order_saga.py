@@ -10,6 +10,7 @@ import pytest
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from tests.e2e.shop import S, open_shop
 from tests.stack import Stack
+from tests.waiting import until
 
 # Starting three interpreters counts against the first test: allow for a busy machine.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -95,13 +96,19 @@ async def test_inventory_killed_mid_burst_every_order_settles(stack: Stack) -> N
         _, me = await shop.customer()
         books = [await shop.add_book(f"Burst {i}", 500 + i, stock=6) for i in range(3)]
 
+        taken: list[pb.Order] = []
+
+        async def place(i: int) -> pb.Order:
+            order = await shop.place(me, [(books[i % 3], 1), (books[(i + 1) % 3], 1)])
+            taken.append(order)
+            return order
+
         async def burst(count: int) -> list[object]:
-            return await asyncio.gather(
-                *(shop.place(me, [(books[i % 3], 1), (books[(i + 1) % 3], 1)])
-                  for i in range(count)), return_exceptions=True)
+            return await asyncio.gather(*(place(i) for i in range(count)),
+                                        return_exceptions=True)
 
         first = asyncio.create_task(burst(12))
-        await asyncio.sleep(0.05)  # let the burst get going before the crash
+        await until(lambda: taken)  # the burst is under way: its first order was taken
         await asyncio.to_thread(stack.kill, "inventory")
         during = await burst(4)  # inventory is away: still taken, priced from orders' catalogue
         outcomes = [*await first, *during]

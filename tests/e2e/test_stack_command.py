@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.stack import REPO_ROOT, SERVICES, clean_up_broker, free_port
+from tests.waiting import blocking_until
 
 pytestmark = pytest.mark.integration
 
@@ -53,12 +54,10 @@ def read_until(process: subprocess.Popen[str], marker: str, seconds: float) -> l
     pytest.fail("stack did not come up:\n" + "\n".join(lines[-60:]), pytrace=False)
 
 
-def wait_until_gone(tag: str, seconds: float) -> list[int]:
-    """Poll until no process carries ``tag``; the pids still alive at the deadline."""
-    deadline = time.monotonic() + seconds
-    while (alive := processes_tagged(tag)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return alive
+def wait_until_gone(tag: str, seconds: float) -> None:
+    """Poll until no process carries ``tag``; fails at the deadline."""
+    blocking_until(lambda: not processes_tagged(tag), seconds, interval=0.1,
+                   what=f"every process tagged {tag} gone")
 
 
 @pytest.fixture
@@ -116,7 +115,7 @@ def test_stack_starts_seeds_and_stops_everything(stack_env: dict[str, str], tmp_
             assert runner.stdout is not None
             runner.stdout.close()
             runner.send_signal(signal.SIGHUP)
-        assert wait_until_gone(tag, STOP_TIMEOUT) == []
+        wait_until_gone(tag, STOP_TIMEOUT)
     finally:  # a failed test must not leave a stack behind either
         for process in (runner, reader):
             if process.poll() is None:

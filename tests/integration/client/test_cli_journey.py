@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import stat
-import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from client import sample_catalogue
 from tests.integration.client.conftest import Cli, Stack
+from tests.waiting import blocking_until
 
 pytestmark = pytest.mark.integration
 
@@ -91,13 +92,11 @@ def test_declined_payment_is_rejected_by_the_saga(cli: Cli, seeded: Stack) -> No
     assert final["status"] in ("REJECTED", "CANCELLED")
     assert "declined" in final["reason"]
     # The saga releases the reserved copy after the order ends: wait for it, within bounds.
-    deadline = time.monotonic() + 15
-    while True:
+    def released() -> Any:
         after = json.loads(cli.ok("books", "show", book["id"], "--json").stdout)
-        if after["available"] == book["available"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert after["available"] == book["available"]
+        return after if after["available"] == book["available"] else None
+
+    after = blocking_until(released, 15, interval=0.1, what="the reserved copy released")
     assert after["reserved"] == 0
 
 

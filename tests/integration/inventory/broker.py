@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,25 +61,12 @@ class Wire:
         return list(self.seen)
 
     async def quiet(self, seconds: float = 1.0) -> int:
-        """How many more replies arrive within ``seconds`` (expected: none)."""
+        """How many more replies arrive within ``seconds`` (expected: none). A bounded
+        negative check: where a later event can be sent, await its reply instead."""
         before = len(self.seen)
         with contextlib.suppress(TimeoutError):
             await self.collect(before + 1, within=seconds)
         return len(self.seen) - before
-
-
-async def until(check: Callable[[], Awaitable[bool]], within: float = WAIT) -> None:
-    """Poll ``check`` (database state has no change feed here) until true; fail after ``within``."""
-    async with asyncio.timeout(within):
-        async for _ in _ticks(0.05):
-            if await check():
-                return
-
-
-async def _ticks(interval: float) -> AsyncIterator[None]:
-    while True:
-        yield
-        await asyncio.sleep(interval)
 
 
 def order_placed(order_id: str, *lines: tuple[str, int]) -> ev.OrderPlaced:

@@ -19,7 +19,7 @@ from inventory.store import BookStore
 from runtime.errors import NotFound
 from runtime.mongo import Document
 from tests.integration.inventory.conftest import fresh_isbn
-from tests.integration.saga.helpers import eventually
+from tests.waiting import eventually, until
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +35,25 @@ class CountingStore(BookStore):
 
 
 class NoChangeStreams(CountingStore):
+    tries = 0
+
     async def changes(self) -> Any:
+        self.tries += 1
         raise OperationFailure("change streams are not available")
+
+
+class HeldReads(CountingStore):
+    """A store whose reads begin, then wait for the test to let them finish."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        super().__init__(db)
+        self.reading = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def get(self, book_id: str, session: AsyncClientSession | None = None) -> Book:
+        self.reading.set()
+        await self.release.wait()
+        return await super().get(book_id, session)
 
 
 @pytest.fixture
@@ -104,12 +121,18 @@ async def test_a_replaced_book_is_read_again(
     assert store.reads >= 2
 
 
-async def test_forgetting_drops_a_read_that_was_under_way(store: CountingStore) -> None:
+async def test_forgetting_drops_a_read_that_was_under_way(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    store = HeldReads(mongo_db)
+    store.release.set()
     book = await new_book(store)
+    store.release.clear()
     async with live_cache(store) as cache:
         reading = asyncio.create_task(cache.get(book.id))
-        await asyncio.sleep(0)  # the read has started
+        await asyncio.wait_for(store.reading.wait(), 10)
         cache.forget(book.id)
+        store.release.set()
         assert await reading == book
         await cache.get(book.id)
     assert store.reads == 2  # the first result was not kept
@@ -129,7 +152,7 @@ async def test_without_change_streams_every_read_goes_to_the_database(
     store = NoChangeStreams(mongo_db)
     book = await new_book(store)
     async with BookCache(store, retry_interval=0.05) as cache:
-        await asyncio.sleep(0.1)
+        await until(lambda: store.tries >= 2)  # it failed to open one, and tried again
         assert not cache.live
         await mongo_db["books"].update_one({"_id": ObjectId(book.id)},
                                            {"$set": {"price_cents": 1500}})

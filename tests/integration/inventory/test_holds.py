@@ -28,9 +28,9 @@ from tests.integration.inventory.broker import (
     fresh_prefix,
     order_placed,
     running_inventory,
-    until,
 )
 from tests.integration.inventory.test_broker import add_book, counts, has_counts
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ async def test_a_hold_nobody_settles_is_released_after_the_hold_timeout(
                 sweeping(mongo_db, timedelta(seconds=1))):
         await wire.publish(order_placed(order_id, (book, 2)))  # orders never answers
         reserved, rejected = await wire.collect(2)
-        await until(lambda: has_counts(mongo_db, book, (5, 0, 0)))
+        await eventually(lambda: has_counts(mongo_db, book, (5, 0, 0)))
 
     assert isinstance(reserved, ev.StockReserved)
     assert isinstance(rejected, ev.StockRejected)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
@@ -28,6 +26,7 @@ from runtime.mongo import make_client
 from tests.integration.inventory.broker import fresh_prefix, order_placed, watching
 from tests.integration.inventory.conftest import fresh_isbn
 from tests.stack import REPO_ROOT, free_port
+from tests.waiting import until_serving
 
 pytestmark = pytest.mark.integration
 
@@ -73,30 +72,14 @@ async def inventory_process(
         await client.close()
 
 
-async def wait_until_serving(channel: grpc.aio.Channel, proc: Process) -> None:
-    """Poll health until SERVING, the process dies, or the deadline passes."""
-    health = health_pb2_grpc.HealthStub(channel)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.process.returncode is not None:
-            pytest.fail(f"inventory exited with {proc.process.returncode}:\n{proc.output()}")
-        try:
-            reply = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=1)
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.aio.AioRpcError:
-            pass
-        await asyncio.sleep(0.1)  # poll interval, bounded by the deadline above
-    pytest.fail(f"inventory did not serve within {START_TIMEOUT} s:\n{proc.output()}")
-
-
 async def test_process_serves_and_stops_on_sigterm(
     inventory_process: Process, amqp_url: str
 ) -> None:
     proc = inventory_process
     async with watching(amqp_url, proc.prefix) as wire, \
             grpc.aio.insecure_channel(proc.address) as channel:
-        await wait_until_serving(channel, proc)
+        await until_serving(channel, proc.process, proc.output, name="inventory",
+                            service=SERVICE, within=START_TIMEOUT)
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
         call = reflection.ServerReflectionInfo(
             iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)

@@ -21,7 +21,7 @@ from runtime.auth import TokenVerifier
 from runtime.server import GrpcServer
 from saga import Outbox
 from tests.integration.orders.conftest import Stack
-from tests.integration.saga.helpers import eventually
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from orders.handlers import OrderHandlers
 from orders.payments import PaymentResult, SimulatedGateway
 from saga import in_transaction
 from tests.integration.orders.conftest import Stack, running_saga
-from tests.integration.saga.helpers import eventually
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -17,7 +17,7 @@ from orders.lifecycle import Status
 from orders.store import ChangeFeedError, OrderStore, UpdatedIds
 from orders.watch import OrderWatcher
 from tests.integration.orders.conftest import Stack, reserved
-from tests.integration.saga.helpers import eventually
+from tests.waiting import eventually, until
 
 pytestmark = pytest.mark.integration
 S = pb.OrderStatus
@@ -247,8 +247,11 @@ class CountingStreams(OrderStore):
             yield updated
 
 
-async def follow_until_settled(watcher: OrderWatcher, order_id: str) -> list[Status]:
-    seen = []
+async def follow_until_settled(watcher: OrderWatcher, order_id: str,
+                               seen: list[Status] | None = None) -> list[Status]:
+    """Every state the watch sent, into ``seen`` as they come: once it holds the first, the
+    watch is registered and the shared stream open, so no later change can be missed."""
+    seen = [] if seen is None else seen
     async for state in watcher.follow(order_id):
         seen.append(state.status)
         if state.status is not Status.PENDING:
@@ -262,8 +265,10 @@ async def test_concurrent_watches_share_one_change_stream(stack: Stack) -> None:
     store = CountingStreams(stack.db)
     watcher = OrderWatcher(store, quiet_interval=30)  # a missed change would time out
     try:
-        watches = [asyncio.create_task(follow_until_settled(watcher, o.id)) for o in orders]
-        await asyncio.sleep(0.2)  # every watch has read PENDING and waits for news
+        seen_so_far: list[list[Status]] = [[] for _ in orders]
+        watches = [asyncio.create_task(follow_until_settled(watcher, o.id, seen))
+                   for o, seen in zip(orders, seen_so_far, strict=True)]
+        await until(lambda: all(seen_so_far))  # every watch has read PENDING, waits for news
         for order in orders:
             await stack.deliver(reserved(order))
         async with asyncio.timeout(10):
@@ -280,8 +285,9 @@ async def test_the_shared_stream_closes_when_unwatched_and_reopens(stack: Stack)
     store = CountingStreams(stack.db)
     watcher = OrderWatcher(store, quiet_interval=0.2, linger=0.2)
     try:
-        follow = asyncio.create_task(follow_until_settled(watcher, first.id))
-        await asyncio.sleep(0.1)
+        started: list[Status] = []
+        follow = asyncio.create_task(follow_until_settled(watcher, first.id, started))
+        await until(lambda: started)
         await stack.deliver(reserved(first))
         async with asyncio.timeout(10):
             assert await follow == [Status.PENDING, Status.CONFIRMED]
@@ -290,8 +296,9 @@ async def test_the_shared_stream_closes_when_unwatched_and_reopens(stack: Stack)
             return not watcher.streaming
 
         await eventually(closed)
-        follow = asyncio.create_task(follow_until_settled(watcher, second.id))
-        await asyncio.sleep(0.1)
+        started = []
+        follow = asyncio.create_task(follow_until_settled(watcher, second.id, started))
+        await until(lambda: started)
         await stack.deliver(reserved(second))
         async with asyncio.timeout(10):
             assert await follow == [Status.PENDING, Status.CONFIRMED]

@@ -5,8 +5,6 @@ restored. Liveness stays SERVING throughout: an outage elsewhere is no reason to
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator, Mapping
 
 import aio_pika
@@ -20,6 +18,7 @@ from contracts.bookstore.user.v1 import user_pb2
 from runtime.server import LIVENESS
 from tests.proxy import TcpProxy, proxied_amqp_url, proxied_url, target_of
 from tests.stack import Stack, running_stack
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -83,13 +82,11 @@ def reporting(status: int, service: str) -> dict[str, int]:
 async def until_health(stack: Stack, expected: Mapping[str, int], *, within: float = BOUND
                        ) -> None:
     """Poll until every service in ``expected`` reports that status, or fail at the deadline."""
-    deadline = time.monotonic() + within
-    while True:
+    async def reached() -> bool:
         seen = {svc: await health_of(stack, svc) for svc in expected}
-        if all(seen[svc] == reporting(status, svc) for svc, status in expected.items()):
-            return
-        assert time.monotonic() < deadline, f"within {within} s, health was {seen}"
-        await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
+        return all(seen[svc] == reporting(status, svc) for svc, status in expected.items())
+
+    await eventually(reached, within, interval=0.1, what=f"health {dict(expected)}")
 
 
 async def until_consuming_again(stack: Stack, amqp_url: str) -> None:
@@ -97,18 +94,17 @@ async def until_consuming_again(stack: Stack, amqp_url: str) -> None:
 
     Health follows the broker itself; the saga reconnects on a timer of its own."""
     prefix = stack.env["BOOKSTORE_SAGA_PREFIX"]
-    deadline = time.monotonic() + 30
     connection = await aio_pika.connect(amqp_url, timeout=10)
     async with connection:
         for service in BROKER_USERS:
-            while True:
+
+            async def consumed(service: str = service) -> bool:
                 channel = await connection.channel()
                 queue = await channel.declare_queue(f"{prefix}.{service}", passive=True)
                 await channel.close()
-                if queue.declaration_result.consumer_count:
-                    break
-                assert time.monotonic() < deadline, f"{service} never consumed again"
-                await asyncio.sleep(0.2)  # poll interval, bounded by the deadline
+                return bool(queue.declaration_result.consumer_count)
+
+            await eventually(consumed, 30, interval=0.2, what=f"{service} consuming again")
 
 
 @pytest.mark.parametrize("black_hole", [False, True], ids=["refused", "black-holed"])

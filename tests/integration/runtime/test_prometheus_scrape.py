@@ -7,7 +7,6 @@ import contextlib
 import json
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,7 @@ from tests.e2e.shop import open_shop
 from tests.stack import Stack
 from tests.unit.runtime.fake_users import KNOWN_USER, SERVICE, serving
 from tests.unit.test_monitoring import RULES, require_tool
+from tests.waiting import blocking_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +40,10 @@ def api(base: str, path: str, **query: str) -> Any:
         return json.load(response)["data"]
 
 
-def eventually(check: Any, what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if result := check():
-                return result
-        except OSError:  # not listening yet
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+def eventually(check: Any, what: str) -> Any:
+    """Poll Prometheus (another process, with nothing to await) until ``check`` answers."""
+    return blocking_until(check, 30, what=what, interval=0.2,
+                          ignore=(OSError,))  # not listening yet
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from contracts.bookstore.events.v1 import events_pb2
 from contracts.events import new_meta
 from runtime.mongo import Document
 from saga import Backoff, EventRegistry, PoisonMessage, SagaParticipant, UnitOfWork
+from tests.waiting import eventually as eventually  # re-exported: saga tests import it here
 
 WAIT = 15.0  # seconds any single expectation may take before the test fails
 FAST = Backoff(initial=0.02, maximum=0.2)
@@ -140,12 +141,3 @@ async def dead_letter_queue_length(
     count = queue.declaration_result.message_count or 0
     await channel.close()
     return count
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = WAIT) -> None:
-    """Wait until ``check`` holds, for state that sends no notification (a DB, a queue)."""
-    async with asyncio.timeout(within):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(0.05)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
@@ -18,6 +18,7 @@ from contracts.bookstore.events.v1 import events_pb2
 from runtime.mongo import Document
 from saga import SagaParticipant
 from tests.integration.saga.helpers import Recorder, emit, kept_dead_letters, order_placed
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.integration,
@@ -49,8 +50,11 @@ async def broker_left_running() -> AsyncIterator[None]:
 
 
 async def run_through_outage(
-    make_db: MakeDb, participant: Build, outage: Callable[[], asyncio.Future[None] | object],
+    make_db: MakeDb, participant: Build,
+    outage: Callable[[AsyncDatabase[Document]], Awaitable[None]],
 ) -> Recorder:
+    """Events trickle from orders to inventory; ``outage`` (given orders' database) strikes
+    once ten have arrived."""
     orders_db, inventory_db = make_db(), make_db()
     recorder = Recorder(inventory_db, poison_order="flow-poison")
     events = [order_placed(f"flow-{i}") for i in range(EVENTS)]
@@ -67,7 +71,7 @@ async def run_through_outage(
 
             emitting = asyncio.create_task(keep_emitting())
             await recorder.wait_for(10)
-            await outage()  # type: ignore[misc]
+            await outage(orders_db)
             await emitting
             await recorder.wait_for(EVENTS, within=BUDGET)
             # Dead-lettering and its drain came back too.
@@ -84,9 +88,13 @@ async def run_through_outage(
 async def test_broker_restart_loses_nothing(
     make_db: MakeDb, participant: Build, broker_left_running: None
 ) -> None:
-    async def restart() -> None:
+    async def restart(orders_db: AsyncDatabase[Document]) -> None:
         await rabbitmqctl("stop_app")
-        await asyncio.sleep(6.0)  # longer than the relay waits for a connection: it backs off
+
+        async def relay_refused() -> bool:  # it gave an event back, unconfirmed: it backs off
+            return await orders_db["outbox"].count_documents({"error": {"$exists": True}}) > 0
+
+        await eventually(relay_refused, 30)
         await rabbitmqctl("start_app")
         await rabbitmqctl("await_startup")
 
@@ -96,7 +104,7 @@ async def test_broker_restart_loses_nothing(
 async def test_dropped_connections_lose_nothing(
     make_db: MakeDb, participant: Build, broker_left_running: None
 ) -> None:
-    async def cut() -> None:
+    async def cut(orders_db: AsyncDatabase[Document]) -> None:
         await rabbitmqctl("close_all_connections", "test: connections dropped on purpose")
 
     await run_through_outage(make_db, participant, cut)

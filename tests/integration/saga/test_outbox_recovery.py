@@ -15,7 +15,8 @@ from saga import Outbox, Relay, SagaParticipant
 from saga._envelope import Envelope
 from saga._store import utcnow
 from saga.errors import PublishFailed
-from tests.integration.saga.helpers import EVENTS, FAST, Recorder, emit, eventually, order_placed
+from tests.integration.saga.helpers import EVENTS, FAST, Recorder, emit, order_placed
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +94,9 @@ async def test_unconfirmed_events_go_back_to_pending_and_go_out_later(
     outbox = Outbox(orders_db, EVENTS)
     await outbox.ensure_indexes()
     refusing = RefusingBroker()
-    relay = Relay(outbox.store, refusing, app_id="orders", poll_interval=0.05, backoff=FAST)
+    # Attempts come every fraction of a second: never parked here, however slow the machine.
+    relay = Relay(outbox.store, refusing, app_id="orders", poll_interval=0.05, backoff=FAST,
+                  max_attempts=1_000_000)
     events = [order_placed(f"outage-{i}") for i in range(5)]
     outbox.hand_off_to(relay)
     relay.start()
@@ -104,12 +107,15 @@ async def test_unconfirmed_events_go_back_to_pending_and_go_out_later(
 
         await outbox.run(work)
 
-    async def all_offered_twice() -> bool:
-        return refusing.offered >= 10
+    async def each_attempted_twice() -> bool:  # the hand-off, then at least one claim
+        return await orders_db["outbox"].count_documents({"attempts": {"$gte": 2}}) == 5
 
-    await eventually(all_offered_twice)
+    await eventually(each_attempted_twice)
     outbox.hand_off_to(None)
-    await relay.stop(flush_timeout=0.5)
+    # A bound, not a pause: the flush stops at its first refusal. Cut short between a claim
+    # and its release, it would leave an event in progress.
+    await relay.stop(flush_timeout=30)
+    assert refusing.offered >= 10
     assert await orders_db["outbox"].count_documents({"state": "pending"}) == 5
     assert await orders_db["outbox"].count_documents({"attempts": {"$gte": 2}}) == 5
 
@@ -135,7 +141,7 @@ async def test_two_relays_on_one_database_lose_nothing(
     ):
         await asyncio.gather(*(emit(first if i % 2 else second, e)
                                for i, e in enumerate(events)))
-        await recorder.wait_for(200)
+        await recorder.wait_for(200, within=60)  # 200 transactions each side: a busy machine
 
     for event in events:
         assert await recorder.effect_count(order_id=event.order_id) == 1

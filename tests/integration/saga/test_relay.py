@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -13,7 +12,8 @@ from contracts.bookstore.events.v1 import events_pb2
 from runtime.mongo import Document
 from saga import Outbox, OutboxStore, Relay, UnitOfWork
 from saga._envelope import Envelope
-from tests.integration.saga.helpers import EVENTS, FAST, eventually, order_placed
+from tests.integration.saga.helpers import EVENTS, FAST, order_placed
+from tests.waiting import eventually, until
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +64,9 @@ async def test_handed_off_events_go_out_without_a_claim_and_are_marked_together(
     outbox.hand_off_to(relay)
     relay.start()
     try:
-        await asyncio.sleep(0.05)  # the first round's poll is over
-        claims = counting.claims
+        # The first round's poll has begun (and, the outbox being empty, claims nothing);
+        # the next is a minute away, so any later claim would be one for these events.
+        claims = await until(lambda: counting.claims)
         events = [order_placed(f"fast-{i}") for i in range(5)]
         for event in events:
             await store(outbox, event)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.mongo import Document, make_client
 from tests.integration.user.conftest import PASSWORD
 from tests.stack import REPO_ROOT, free_port
+from tests.waiting import until_serving
 from user.service import SERVICE_NAME
 
 pytestmark = pytest.mark.integration
@@ -31,24 +31,6 @@ START_TIMEOUT = 30.0
 
 def output_of(log: Path) -> str:
     return log.read_text(errors="replace")
-
-
-async def wait_until_serving(channel: grpc.aio.Channel, process: asyncio.subprocess.Process,
-                             log: Path) -> None:
-    """Poll the health service until it answers SERVING, the process dies, or time runs out."""
-    health = health_pb2_grpc.HealthStub(channel)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            pytest.fail(f"python -m user exited with {process.returncode}:\n{output_of(log)}")
-        try:
-            reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.aio.AioRpcError:
-            pass
-        await asyncio.sleep(0.1)  # poll interval, bounded by the deadline above
-    pytest.fail(f"python -m user did not serve within {START_TIMEOUT} s:\n{output_of(log)}")
 
 
 @pytest.fixture
@@ -83,7 +65,8 @@ async def test_process_serves_health_and_reflection_and_stops_on_sigterm(
         server_process: tuple[asyncio.subprocess.Process, str, Path]) -> None:
     process, address, log = server_process
     async with grpc.aio.insecure_channel(address) as channel:
-        await wait_until_serving(channel, process, log)
+        await until_serving(channel, process, lambda: output_of(log),
+                            name="python -m user", within=START_TIMEOUT)
         health = health_pb2_grpc.HealthStub(channel)
         for name in ("", SERVICE_NAME):
             reply = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +19,7 @@ from runtime.mongo import Document
 from runtime.server import GrpcServer
 from tests.integration.user.conftest import PASSWORD, Stub, login, register, rpc_error
 from tests.stack import free_port
+from tests.waiting import until
 from user.app import build
 from user.config import UserSettings
 
@@ -40,11 +40,8 @@ class Inbox:
         return "250 Message accepted for delivery"
 
     async def wait_for(self, count: int, seconds: float = 10) -> list[Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while len(self.envelopes) < count:
-            assert loop.time() < deadline, f"{len(self.envelopes)} mails arrived, not {count}"
-            await asyncio.sleep(0.05)
+        """The mails once ``count`` arrived (polled: the server runs in a thread of its own)."""
+        await until(lambda: len(self.envelopes) >= count, seconds, what=f"{count} mails")
         return self.envelopes
 
 

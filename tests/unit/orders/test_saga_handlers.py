@@ -23,7 +23,7 @@ from orders.payments import PaymentResult, PaymentUnavailable
 from orders.store import OrderStore
 from runtime.mongo import Document
 from saga import Backoff, Delivery, InMemoryBroker, SagaParticipant, in_transaction
-from tests.integration.saga.helpers import eventually
+from tests.waiting import eventually
 
 FAST = Backoff(initial=0.01, maximum=0.05)
 BOOK = "0123456789abcdef01234567"

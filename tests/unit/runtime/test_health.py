@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
@@ -17,6 +16,7 @@ from runtime.health import Dependency, DependencyMonitor
 from runtime.metrics import DEPENDENCY_UP
 from runtime.server import LIVENESS, GrpcServer, ServiceBinding
 from tests.unit.runtime.fake_users import SERVICE, FakeUsers
+from tests.waiting import eventually, until
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -49,13 +49,6 @@ class Verdicts:
 
     async def __call__(self, healthy: bool) -> None:
         self.seen.append(healthy)
-
-
-async def eventually(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        await asyncio.sleep(0.01)
 
 
 def monitor_of(*probes: tuple[str, Callable[[], Awaitable[bool]]], timeout: float = 0.2,
@@ -130,7 +123,7 @@ async def test_a_probe_deaf_to_cancellation_does_not_block_the_next_round() -> N
         assert await monitor.check() is False  # still out: not started a second time
     assert started == 1
     released.set()
-    await eventually(lambda: monitor._running["broker"].done())
+    await until(lambda: monitor._running["broker"].done())
     assert await monitor.check() is True
     assert started == 2
     assert verdicts.seen == [False, True]
@@ -159,9 +152,9 @@ async def test_rounds_run_in_the_background_until_stopped() -> None:
     await monitor.start()
     try:
         mongo.up = False
-        await eventually(lambda: verdicts.seen == [True, False])
+        await until(lambda: verdicts.seen == [True, False])
         mongo.up = True
-        await eventually(lambda: verdicts.seen == [True, False, True])
+        await until(lambda: verdicts.seen == [True, False, True])
     finally:
         await monitor.stop()
     mongo.up = False
@@ -208,10 +201,10 @@ async def statuses(server: GrpcServer) -> dict[str, int]:
 
 
 async def until_statuses(server: GrpcServer, expected: dict[str, int]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while (seen := await statuses(server)) != expected:
-        assert time.monotonic() < deadline, f"health stayed {seen}, not {expected}"
-        await asyncio.sleep(0.02)
+    async def reached() -> bool:
+        return await statuses(server) == expected
+
+    await eventually(reached, DEADLINE, what=f"health {expected}")
 
 
 async def test_server_health_follows_its_dependencies(server: GrpcServer, probe: Switch
@@ -241,7 +234,7 @@ async def test_graceful_stop_is_not_serving_for_good(probe: Switch) -> None:
     await server.start()
     probe.up = True
     stopping = asyncio.create_task(server.stop(grace=3))
-    await eventually(lambda: server._health._gracefully_shutting_down)
+    await until(lambda: server._health._gracefully_shutting_down)
     calls = probe.calls
     await server._monitor.check()  # a round finishing late, with the probe passing
     assert probe.calls > calls

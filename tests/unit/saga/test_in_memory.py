@@ -27,7 +27,8 @@ from saga import (
     UnitOfWork,
     in_transaction,
 )
-from tests.integration.saga.helpers import EVENTS, emit, eventually, order_placed
+from tests.integration.saga.helpers import EVENTS, emit, order_placed
+from tests.waiting import eventually
 
 FAST = Backoff(initial=0.01, maximum=0.05)
 

@@ -9,7 +9,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from runtime.mongo import Document
 from saga import Backoff, InMemoryBroker, Outbox, PublishFailed, Relay, UnitOfWork
-from tests.integration.saga.helpers import EVENTS, eventually, order_placed
+from tests.integration.saga.helpers import EVENTS, order_placed
+from tests.waiting import eventually
 
 FAST = Backoff(initial=0.01, maximum=0.05, jitter=0.0)
 

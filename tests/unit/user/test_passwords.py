@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import bcrypt
+import pytest
 
 from user.passwords import PasswordHasher
 
@@ -40,18 +41,33 @@ async def test_multibyte_passwords_roundtrip() -> None:
     assert await hasher.verify(password, await hasher.hash(password))
 
 
-async def test_unknown_account_costs_as_much_as_a_wrong_password() -> None:
-    hasher = PasswordHasher(rounds=8)  # slow enough to measure, fast enough for a unit test
+async def test_unknown_account_costs_as_much_as_a_wrong_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not timed: each way of being refused runs exactly one bcrypt check, against a hash of
+    the configured cost, and that check is the whole cost of a verification."""
+    hasher = PasswordHasher(rounds=5)
     stored = await hasher.hash(PASSWORD)
     await hasher.verify(PASSWORD, None)  # the dummy hash is made on first use
+    checked: list[bytes] = []  # the hash each bcrypt check ran against
+    check = bcrypt.checkpw
 
-    async def fastest(stored_hash: str | None) -> float:
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            await hasher.verify("wrong password", stored_hash)
-            times.append(time.perf_counter() - started)
-        return min(times)
+    def counting_check(password: bytes, hashed: bytes) -> bool:
+        checked.append(hashed)
+        return check(password, hashed)
 
-    wrong_password, unknown_account = await fastest(stored), await fastest(None)
-    assert unknown_account > wrong_password / 2
+    def no_hashing(password: bytes, salt: bytes) -> bytes:
+        raise AssertionError("a verification hashed something")
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting_check)
+    monkeypatch.setattr(bcrypt, "hashpw", no_hashing)
+
+    async def checks_run(password: str, stored_hash: str | None) -> list[int]:
+        """The cost of each bcrypt check one refused verification ran."""
+        checked.clear()
+        assert not await hasher.verify(password, stored_hash)
+        return [int(hashed.split(b"$")[2]) for hashed in checked]
+
+    assert await checks_run("wrong password", stored) == [5]
+    assert await checks_run("wrong password", None) == [5]  # unknown account
+    assert await checks_run("a" * 73, stored) == [5]  # longer than any stored password
