@@ -91,11 +91,14 @@ class BookstoreClient:
     async def close(self) -> None:
         await self._transport.close()
 
-    def acting_as(self, token: str | None, user_id: str | None) -> Self:
+    def acting_as(self, token: str | None, user_id: str | None, *,
+                  address: str | None = None) -> Self:
         """This client's channels, another caller's token: a server acting for many people
-        keeps one set of connections. Close only the original; it owns the channels."""
+        keeps one set of connections. Close only the original; it owns the channels.
+        ``address`` is that person's own, sent as ``x-forwarded-for`` so the user service
+        throttles failed logins per visitor (when it trusts this server to say so)."""
         other = copy.copy(self)
-        other._transport = self._transport.with_token(token)
+        other._transport = self._transport.with_token(token, forwarded_for=address)
         other.user_id = user_id
         return other
 

@@ -68,15 +68,18 @@ class Transport:
                 config.address_of(name), options=channel_options(config, retry=retry))
             for name in self.SERVICES for retry in (True, False)}
         self.token: str | None = None
+        self.forwarded_for: str | None = None
 
     def channel(self, service: str, *, retry: bool = True) -> grpc.aio.Channel:
         """The channel to ``service`` that retries on UNAVAILABLE, or the one that never does."""
         return self._channels[(service, retry)]
 
-    def with_token(self, token: str | None) -> Transport:
-        """A transport over the same channels that sends ``token``."""
+    def with_token(self, token: str | None, *, forwarded_for: str | None = None) -> Transport:
+        """A transport over the same channels that sends ``token`` and, for a server calling
+        on someone's behalf, their address as ``x-forwarded-for``."""
         other = copy.copy(self)
         other.token = token
+        other.forwarded_for = forwarded_for
         return other
 
     async def close(self) -> None:
@@ -84,7 +87,10 @@ class Transport:
             await channel.close(None)
 
     def metadata(self) -> Metadata:
-        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+        sent: Metadata = (("authorization", f"Bearer {self.token}"),) if self.token else ()
+        if self.forwarded_for:
+            sent += (("x-forwarded-for", self.forwarded_for),)
+        return sent
 
     async def call(self, service: str, method: Callable[..., Any], request: Req, *,
                    deadline: float | None = None) -> Any:

@@ -28,7 +28,7 @@ from runtime.server import ServiceBinding
 from user.accounts import Accounts, AdminOutcome
 from user.config import UserSettings
 from user.credentials import Credentials
-from user.lockout import LoginThrottle
+from user.lockout import ClientAddresses, LoginThrottle
 from user.mailer import FileMailer, Mailer
 from user.model import Clock, utc_now
 from user.passwords import PasswordHasher
@@ -72,7 +72,9 @@ async def build(db: AsyncDatabase[Document], settings: UserSettings, *,
         clock=clock,
     )
     verifier = TokenVerifier(load_public_key(settings))
-    return UserService(accounts, credentials, UserServicer(accounts, credentials, verifier))
+    clients = ClientAddresses(tuple(settings.trusted_proxies))
+    return UserService(accounts, credentials,
+                       UserServicer(accounts, credentials, verifier, clients))
 
 
 def choose_mailer(settings: UserSettings) -> Mailer:

@@ -6,10 +6,12 @@ Every value has a safe default, so a bare ``python -m user`` works on a laptop.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import NoDecode
 
 from runtime.settings import POSITIVE_WHOLE, ServiceName, ServiceSettings
 from user.mailer import SENDER
@@ -32,6 +34,10 @@ class UserSettings(ServiceSettings):
         100, gt=0, description="a whole number above BOOKSTORE_LOGIN_MAX_FAILURES")
     # The first wait after a failure, doubling with each one; 0 turns the waits off.
     login_delay_seconds: float = Field(1.0, ge=0, description="a number of seconds, 0 or more")
+    # Callers trusted to name the end client in x-forwarded-for (user.lockout): networks,
+    # comma-separated, e.g. the storefront's "10.0.0.0/8"; none by default.
+    trusted_proxies: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = (
+        Field(default_factory=list, description="comma-separated networks such as 10.0.0.0/8"))
     reset_token_ttl_seconds: int = Field(1800, gt=0, description=POSITIVE_WHOLE)
     #: Where the file mailer writes; ``<data dir>/mail`` unless set.
     mail_dir_override: Path | None = Field(None, validation_alias="BOOKSTORE_MAIL_DIR")
@@ -49,6 +55,14 @@ class UserSettings(ServiceSettings):
         per_address = info.data.get("login_max_failures")
         if per_address is not None and value <= per_address:
             raise ValueError(f"must be above BOOKSTORE_LOGIN_MAX_FAILURES ({per_address})")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [ipaddress.ip_network(part.strip(), strict=False)
+                    for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("smtp_url", mode="after")

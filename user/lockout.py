@@ -17,10 +17,13 @@ exactly like a known one and the answer reveals nothing about who is registered.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from runtime.errors import InvalidArgument
 
 _PEER = re.compile(r"ipv4:(?P<v4>[^:]+):\d+|ipv6:\[(?P<v6>[^\]]+)\]:\d+")
 
@@ -32,6 +35,46 @@ def client_address(peer: str) -> str:
     if found is None:
         return peer
     return found["v4"] or found["v6"]
+
+
+FORWARDED_FOR = "x-forwarded-for"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAddresses:
+    """Whose address keys throttling: the caller's own, or, when the caller is a proxy trusted
+    to say so (the storefront, say, in ``trusted_proxies``), the visitor's address it sends
+    in ``x-forwarded-for`` metadata. Without this every visitor of a web front end would share
+    the front end's address, and one of them could slow down everyone's login for an email.
+
+    Anyone else's ``x-forwarded-for`` is ignored: an untrusted caller naming a fresh address
+    per guess would otherwise escape the per-address limit. Of a list, the last address
+    counts, the one the trusted proxy appended itself.
+    """
+
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+
+    def of(self, peer: str, metadata: Iterable[tuple[str, str | bytes]]) -> str:
+        own = client_address(peer)
+        if not self.trusted_proxies or not self._trusted(own):
+            return own
+        forwarded = [str(value) for key, value in metadata if key == FORWARDED_FOR]
+        if not forwarded:
+            return own
+        named = forwarded[-1].split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(named))
+        except ValueError:
+            raise InvalidArgument(FORWARDED_FOR, f"must end with the client's IP address, "
+                                                 f"not {named!r}") from None
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:  # not an IP peer (a Unix socket): never a trusted proxy
+            return False
+        return any(ip in network for network in self.trusted_proxies)
 
 
 @dataclass(frozen=True, slots=True)

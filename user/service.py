@@ -20,7 +20,7 @@ from runtime.auth import Role, TokenVerifier
 from runtime.errors import InvalidArgument, PermissionDenied
 from user.accounts import Accounts
 from user.credentials import Credentials
-from user.lockout import client_address
+from user.lockout import ClientAddresses
 from user.model import UserRecord
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -32,10 +32,11 @@ _ROLES = {Role.CUSTOMER: user_pb2.ROLE_CUSTOMER, Role.ADMIN: user_pb2.ROLE_ADMIN
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
     def __init__(self, accounts: Accounts, credentials: Credentials,
-                 verifier: TokenVerifier) -> None:
+                 verifier: TokenVerifier, clients: ClientAddresses | None = None) -> None:
         self._accounts = accounts
         self._credentials = credentials
         self._verifier = verifier
+        self._clients = clients or ClientAddresses()
 
     async def CreateUser(self, request: user_pb2.UserRequest,
                          context: Context) -> user_pb2.UserResponse:
@@ -60,7 +61,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
     async def AuthenticateUser(self, request: user_pb2.UserAuthRequest,
                                context: Context) -> user_pb2.AuthResponse:
         issued, user = await self._credentials.authenticate(
-            request.email, request.password, client_address(context.peer()))
+            request.email, request.password, self._client(context))
         return user_pb2.AuthResponse(access_token=issued.token, token_type="Bearer",
                                      expires_at=_timestamp(issued.expires_at),
                                      user=user_to_proto(user))
@@ -79,7 +80,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             raise PermissionDenied("you may only change your own password")
         await self._credentials.change_password(
             user_id, request.current_password, request.new_password,
-            client_address(context.peer()))
+            self._client(context))
         return user_pb2.ChangePasswordResponse()
 
     async def RequestPasswordReset(self, request: user_pb2.PasswordResetRequest,
@@ -92,6 +93,10 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         await self._credentials.reset_password(
             request.email, request.reset_token, request.new_password)
         return user_pb2.ResetPasswordResponse()
+
+    def _client(self, context: Context) -> str:
+        """The address login throttling counts against (see :class:`ClientAddresses`)."""
+        return self._clients.of(context.peer(), context.invocation_metadata() or ())
 
     def _authorize(self, context: Context, raw_user_id: str) -> str:
         """The requested id, once the caller is known and allowed to act on it."""

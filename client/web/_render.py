@@ -7,6 +7,7 @@ A handler reads the visitor with :func:`visitor`, calls the services through
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,19 @@ def visitor(request: Request) -> Visitor:
 
 
 def client_for(request: Request) -> BookstoreClient:
-    """The shared client, calling with this visitor's token (if any)."""
+    """The shared client, calling with this visitor's token (if any) and address."""
     shared: BookstoreClient = request.app.state.client
     who = visitor(request)
-    return shared.acting_as(who.access_token, who.user_id)
+    return shared.acting_as(who.access_token, who.user_id, address=visitor_address(request))
+
+
+def visitor_address(request: Request) -> str | None:
+    """The visitor's IP address as the server saw it, if it is one (a test client's is not)."""
+    host = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def require_login(request: Request) -> Visitor:

@@ -83,3 +83,17 @@ def test_message_says_when_to_retry() -> None:
 
 def test_message_never_says_zero_seconds() -> None:
     assert "1 s" in describe_retry(Refusal(NOW, True), NOW)
+
+
+def test_only_a_trusted_proxy_names_the_client() -> None:
+    import ipaddress
+
+    from user.lockout import ClientAddresses
+
+    clients = ClientAddresses((ipaddress.ip_network("10.0.0.0/8"),))
+    forwarded = (("x-forwarded-for", "203.0.113.1, 198.51.100.2"),)
+    assert clients.of("ipv4:10.1.2.3:5000", forwarded) == "198.51.100.2"
+    assert clients.of("ipv4:10.1.2.3:5000", ()) == "10.1.2.3"  # it called for itself
+    assert clients.of("ipv4:192.0.2.8:5000", forwarded) == "192.0.2.8"  # not trusted
+    assert ClientAddresses().of("ipv4:10.1.2.3:5000", forwarded) == "10.1.2.3"
+    assert clients.of("unix:/run/user.sock", forwarded) == "unix:/run/user.sock"

@@ -45,9 +45,12 @@ class FakeClient:
     def __init__(self) -> None:
         self.failure: BookstoreClientError | None = None
         self.tokens: list[str | None] = []
+        self.addresses: list[str | None] = []
 
-    def acting_as(self, token: str | None, user_id: str | None) -> Self:
+    def acting_as(self, token: str | None, user_id: str | None, *,
+                  address: str | None = None) -> Self:
         self.tokens.append(token)
+        self.addresses.append(address)
         return self
 
     def _answer(self, value: Any) -> Any:
@@ -187,6 +190,9 @@ async def test_the_shared_client_acts_for_each_caller_over_the_same_channels() -
         assert shared.token is None
         assert shared.user_id is None
         assert alice._transport.channel("user") is shared._transport.channel("user")
+        assert ("x-forwarded-for", "203.0.113.9") not in alice._transport.metadata()
+        visitor = shared.acting_as(None, None, address="203.0.113.9")
+        assert ("x-forwarded-for", "203.0.113.9") in visitor._transport.metadata()
 
 
 def test_the_storefront_loads_no_server_side_module() -> None:
@@ -212,3 +218,10 @@ def test_logs_are_one_json_object_a_line_like_the_services() -> None:
     assert record["logger"] == "uvicorn.access"
     with pytest.raises(InvalidArgumentError, match="BOOKSTORE_LOG_FORMAT"):
         WebConfig.from_env({"BOOKSTORE_LOG_FORMAT": "xml"})
+
+
+def test_each_call_names_the_visitors_address(fake: FakeClient) -> None:
+    app = create_app(WebConfig.from_env({}), client=fake)  # type: ignore[arg-type]
+    with TestClient(app, base_url="http://shop.test", client=("203.0.113.5", 50000)) as shop:
+        assert shop.get("/").status_code == 200
+    assert fake.addresses and set(fake.addresses) == {"203.0.113.5"}
