@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -46,10 +47,26 @@ ORDER_TIMEOUT_SECONDS = 60
 CLEAN_UP_TIMEOUT = 30.0
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out to outgoing
+# connections could be taken by one between choosing it here and the service binding it,
+# and a restarted instance binds its ports again later.
+_OUR_PORTS = range(20000, 32768)
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on now, never given out before by this process."""
+    while True:
+        port = random.choice(_OUR_PORTS)
+        if port in _given:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
 
 
 def grpc_target(addresses: Sequence[str]) -> str:

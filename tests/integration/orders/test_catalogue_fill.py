@@ -4,7 +4,6 @@ whenever an operator rebuilds it."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import grpc
 import pytest
@@ -21,15 +20,10 @@ from runtime.auth import TokenVerifier
 from runtime.server import GrpcServer
 from saga import Outbox
 from tests.integration.orders.conftest import Stack
+from tests.stack import free_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_fill_pages_through_every_book(stack: Stack) -> None:

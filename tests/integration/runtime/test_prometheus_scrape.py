@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import urllib.parse
 import urllib.request
@@ -20,18 +19,12 @@ import yaml
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.metrics import MetricsAddress, MetricsServer
 from tests.e2e.shop import open_shop
-from tests.stack import Stack
+from tests.stack import Stack, free_port
 from tests.unit.runtime.fake_users import KNOWN_USER, SERVICE, serving
 from tests.unit.test_monitoring import RULES, require_tool
 from tests.waiting import blocking_until
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def api(base: str, path: str, **query: str) -> Any:
