@@ -36,6 +36,7 @@ from inventory.store import BookStore
 from inventory.timeline import InventoryTimeline
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
+from runtime.pagetokens import page_size
 from runtime.server import ServiceBinding
 from saga import Outbox
 from saga.journal import Journal
@@ -129,7 +130,8 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
         sort = SORTS.get(raw_sort)  # type: ignore[call-overload]
         if sort is None:
             raise InvalidArgument("sort", f"unknown sort order {raw_sort}")
-        size = validation.page_size(raw_size)
+        size = page_size(raw_size, default=validation.DEFAULT_PAGE_SIZE,
+                         maximum=validation.MAX_PAGE_SIZE)
         print_ = paging.fingerprint(book_filter, words, sort)
         after = paging.decode(token, sort, print_)
         page = await self._store.page(BookQuery(book_filter, words, sort, size, after))

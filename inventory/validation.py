@@ -102,12 +102,6 @@ def quantity(value: int) -> int:
     return value or 1
 
 
-def page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument("page_size", "must not be negative")
-    if value > MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be at most {MAX_PAGE_SIZE}")
-    return value or DEFAULT_PAGE_SIZE
 
 
 def book_filter(

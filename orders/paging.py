@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from runtime import pagetokens
-from runtime.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -30,13 +29,6 @@ class Position:
     order_id: str
 
 
-def page_size(raw: int) -> int:
-    if raw == 0:
-        return DEFAULT_PAGE_SIZE
-    if not 1 <= raw <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be 1..{MAX_PAGE_SIZE} (0 means "
-                              f"{DEFAULT_PAGE_SIZE}), not {raw}")
-    return raw
 
 
 def history_of(user_id: str) -> str:

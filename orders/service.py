@@ -28,6 +28,7 @@ from orders.tracing import link_to_order, name_the_order
 from orders.watch import OrderWatcher
 from runtime.auth import TokenVerifier
 from runtime.errors import InvalidArgument
+from runtime.pagetokens import page_size
 from runtime.server import ServiceBinding
 from saga.journal import Journal
 
@@ -87,7 +88,8 @@ class OrderService(pb_grpc.OrderServiceServicer):
         caller = self._verifier.authenticate(context)
         user_id = request.user_id or caller.user_id
         caller.require_self_or_admin(user_id)
-        size = paging.page_size(request.page_size)
+        size = page_size(request.page_size, default=paging.DEFAULT_PAGE_SIZE,
+                         maximum=paging.MAX_PAGE_SIZE)
         query = paging.history_of(user_id)
         after = paging.decode_token(request.page_token, query)
         found = await self._store.page(user_id, after, size + 1)

@@ -57,7 +57,8 @@ class MessagingAdminService(pb_grpc.MessagingAdminServicer):
     async def ListDeadLetters(self, request: pb.ListDeadLettersRequest, context: Context
                               ) -> pb.ListDeadLettersResponse:
         self._verifier.authenticate(context).require_admin()
-        size = page_size(request.page_size)
+        size = pagetokens.page_size(request.page_size, default=DEFAULT_PAGE_SIZE,
+                                    maximum=MAX_PAGE_SIZE)
         query = pagetokens.query_digest("dead-letters", self._ops.topology.queue)
         records = await self._ops.dead_letters(
             limit=size + 1, after=decode_token(request.page_token, query))
@@ -110,7 +111,8 @@ class MessagingAdminService(pb_grpc.MessagingAdminServicer):
     async def ListFailedOutbox(self, request: pb.ListFailedOutboxRequest, context: Context
                                ) -> pb.ListFailedOutboxResponse:
         self._verifier.authenticate(context).require_admin()
-        size = page_size(request.page_size)
+        size = pagetokens.page_size(request.page_size, default=DEFAULT_PAGE_SIZE,
+                                    maximum=MAX_PAGE_SIZE)
         query = pagetokens.query_digest("failed-outbox", self._ops.topology.queue)
         events = await self._ops.failed_events(
             limit=size + 1, after=decode_token(request.page_token, query))
@@ -161,13 +163,6 @@ def record_id(value: str, *, field: str = "id") -> str:
     return value
 
 
-def page_size(raw: int) -> int:
-    if raw == 0:
-        return DEFAULT_PAGE_SIZE
-    if not 1 <= raw <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be 1..{MAX_PAGE_SIZE} (0 means "
-                                           f"{DEFAULT_PAGE_SIZE}), not {raw}")
-    return raw
 
 
 def encode_token(cursor: tuple[datetime, str], query: str) -> str:

@@ -75,3 +75,14 @@ def damaged() -> InvalidArgument:
 
 def _refused(reason: str) -> InvalidArgument:
     return InvalidArgument(FIELD, reason)
+
+
+def page_size(raw: int, *, default: int, maximum: int) -> int:
+    """A request's ``page_size``: 0 means ``default``; anything outside 1..``maximum`` is
+    refused, naming the field."""
+    if raw == 0:
+        return default
+    if not 1 <= raw <= maximum:
+        raise InvalidArgument("page_size", f"must be 1..{maximum} (0 means {default}), "
+                                           f"not {raw}")
+    return raw

@@ -81,17 +81,6 @@ def test_quantity_defaults_to_one_and_refuses_negatives() -> None:
         validation.quantity(-1)
 
 
-@pytest.mark.parametrize(("raw", "size"), [(0, 20), (1, 1), (100, 100)])
-def test_page_size(raw: int, size: int) -> None:
-    assert validation.page_size(raw) == size
-
-
-@pytest.mark.parametrize("raw", [-1, 101])
-def test_bad_page_size(raw: int) -> None:
-    with pytest.raises(InvalidArgument, match="page_size"):
-        validation.page_size(raw)
-
-
 def test_filter_lower_cases_author_and_checks_prices() -> None:
     flt = validation.book_filter(author=" Le Guin ", min_price=0, max_price=0,
                                  in_stock_only=True)

@@ -9,25 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from orders.paging import (
-    DEFAULT_PAGE_SIZE,
     Position,
     decode_token,
     encode_token,
     history_of,
-    page_size,
 )
 from runtime.errors import InvalidArgument
-
-
-def test_page_size_defaults_and_bounds() -> None:
-    assert page_size(0) == DEFAULT_PAGE_SIZE == 20
-    assert page_size(1) == 1
-    assert page_size(100) == 100
-    for bad in (101, -1):
-        with pytest.raises(InvalidArgument) as info:
-            page_size(bad)
-        assert info.value.field == "page_size"
-
 
 ORDER_ID = "0af3" * 8
 MINE = history_of("u-1")

@@ -57,16 +57,6 @@ def test_a_page_token_resumes_where_the_last_page_ended() -> None:
         messaging_admin.decode_token("not a token!", "q")
 
 
-@pytest.mark.parametrize("size", [-1, 501])
-def test_a_page_size_out_of_range_is_refused(size: int) -> None:
-    with pytest.raises(InvalidArgument, match=r"page_size: must be 1\.\.500"):
-        messaging_admin.page_size(size)
-
-
-def test_page_size_zero_means_the_default() -> None:
-    assert messaging_admin.page_size(0) == messaging_admin.DEFAULT_PAGE_SIZE
-
-
 @pytest.mark.parametrize("value", ["", "   ", "x" * 201])
 def test_an_id_that_names_nothing_is_refused(value: str) -> None:
     with pytest.raises(InvalidArgument, match=r"^id: "):
