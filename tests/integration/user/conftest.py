@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
 from runtime.mongo import Document
 from runtime.server import GrpcServer
+from tests.integration.user.source_address import forwarder
 from user.app import UserService, build
 from user.config import UserSettings
 from user.model import utc_now
@@ -111,3 +113,18 @@ async def rpc_error(call: Awaitable[Any]) -> grpc.aio.AioRpcError:
     except grpc.aio.AioRpcError as exc:
         return exc
     pytest.fail("the call succeeded but should have failed")
+
+
+From = Callable[[str], Awaitable[Stub]]
+
+
+@pytest.fixture
+async def from_address(harness: Harness) -> AsyncIterator[From]:
+    """``await from_address("127.0.0.N")``: a stub whose calls reach the server from there."""
+    async with contextlib.AsyncExitStack() as stack:
+        async def stub_from(source: str) -> Stub:
+            address = await stack.enter_async_context(forwarder(harness.address, source))
+            channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
+            return user_pb2_grpc.UserServiceStub(channel)
+
+        yield stub_from

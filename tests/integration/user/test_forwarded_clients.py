@@ -7,24 +7,23 @@ The front end and an untrusted caller reach the server from their own loopback a
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
 
-from contracts.bookstore.user.v1 import user_pb2, user_pb2_grpc
+from contracts.bookstore.user.v1 import user_pb2
 from runtime.settings import SettingsError
 from tests.integration.user.conftest import (
     MAX_FAILURES,
     PASSWORD,
+    From,
     Harness,
     Stub,
     register,
     rpc_error,
 )
-from tests.integration.user.source_address import forwarder
 from user.config import UserSettings
 
 pytestmark = pytest.mark.integration
@@ -32,7 +31,6 @@ pytestmark = pytest.mark.integration
 FRONT_END = "127.0.0.20"
 ELSEWHERE = "127.0.0.21"
 WRONG = "wrong-password"
-From = Callable[[str], Awaitable[Stub]]
 
 
 @pytest.fixture
@@ -40,17 +38,6 @@ def user_settings(tmp_path: Path, environ: Callable[..., None]) -> UserSettings:
     environ(BOOKSTORE_TRUSTED_PROXIES=f"{FRONT_END}/32, 192.0.2.0/24")
     return UserSettings.load(data_dir=tmp_path, token_ttl_seconds=600, bcrypt_rounds=4,
                              login_max_failures=MAX_FAILURES, login_delay_seconds=0)
-
-
-@pytest.fixture
-async def from_address(harness: Harness) -> AsyncIterator[From]:
-    async with contextlib.AsyncExitStack() as stack:
-        async def stub_from(source: str) -> Stub:
-            address = await stack.enter_async_context(forwarder(harness.address, source))
-            channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
-            return user_pb2_grpc.UserServiceStub(channel)
-
-        yield stub_from
 
 
 async def login_for(stub: Stub, visitor: str, password: str = PASSWORD

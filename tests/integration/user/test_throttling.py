@@ -6,24 +6,28 @@ so the server sees distinct peers, as it would for distinct machines.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
 
-from contracts.bookstore.user.v1 import user_pb2_grpc
 from runtime.settings import SettingsError
-from tests.integration.user.conftest import MAX_FAILURES, Harness, Stub, login, register, rpc_error
-from tests.integration.user.source_address import forwarder
+from tests.integration.user.conftest import (
+    MAX_FAILURES,
+    From,
+    Harness,
+    Stub,
+    login,
+    register,
+    rpc_error,
+)
 from user.config import UserSettings
 
 pytestmark = pytest.mark.integration
 
 EMAIL_MAX_FAILURES = 2 * MAX_FAILURES + 1
 WRONG = "wrong-password"
-From = Callable[[str], Awaitable[Stub]]
 
 
 @pytest.fixture
@@ -31,18 +35,6 @@ def user_settings(tmp_path: Path, environ: Callable[..., None]) -> UserSettings:
     return UserSettings.load(data_dir=tmp_path, token_ttl_seconds=600, bcrypt_rounds=4,
                              login_max_failures=MAX_FAILURES,
                              login_email_max_failures=EMAIL_MAX_FAILURES, login_delay_seconds=1)
-
-
-@pytest.fixture
-async def from_address(harness: Harness) -> AsyncIterator[From]:
-    """``await from_address("127.0.0.N")``: a stub whose calls reach the server from there."""
-    async with contextlib.AsyncExitStack() as stack:
-        async def stub_from(source: str) -> Stub:
-            address = await stack.enter_async_context(forwarder(harness.address, source))
-            channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
-            return user_pb2_grpc.UserServiceStub(channel)
-
-        yield stub_from
 
 
 async def fail_until_locked(harness: Harness, stub: Stub) -> None:
