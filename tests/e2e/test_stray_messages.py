@@ -4,10 +4,9 @@ order changes and says nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,6 +19,7 @@ from contracts.events import new_meta
 from runtime.mongo import make_client
 from tests.e2e.shop import S, open_shop
 from tests.stack import Stack
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -47,12 +47,6 @@ async def exchange_of(stack: Stack) -> AsyncIterator[aio_pika.abc.AbstractExchan
         yield await channel.get_exchange(f"{stack.env['BOOKSTORE_SAGA_PREFIX']}.events")
 
 
-async def until(check: Callable[[], Awaitable[bool]], within: float = WAIT) -> None:
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110 - state in another process: poll it
-            await asyncio.sleep(0.1)
-
-
 def log_lines(stack: Stack, service: str, start: int = 0) -> list[re.Match[str]]:
     """The parsed log lines of ``service`` from byte ``start`` on."""
     with stack.log_path(service).open("rb") as log:
@@ -77,7 +71,7 @@ async def test_a_forged_order_placed_holds_nothing_once_orders_answers(stack: St
             found = await db["inventory"]["reservations"].find_one({"_id": forged})
             return found is not None and found["state"] == "released"
 
-        await until(released)  # held, answered by orders with OrderCancelled, released
+        await eventually(released, WAIT)  # held, answered by orders with OrderCancelled, released
         after = await shop.quiet_stock(book)
         assert (after.available, after.reserved, after.sold) == (5, 0, 0)
         assert await shop.invariant_violations() == []
@@ -118,7 +112,7 @@ async def test_replaying_every_event_of_a_confirmed_order_is_silent(stack: Stack
             # orders consumes StockReserved; inventory OrderPlaced and OrderConfirmed.
             return duplicates("orders") >= 1 and duplicates("inventory") >= 2
 
-        await until(all_skipped)
+        await eventually(all_skipped, WAIT)
         after = await shop.book(book)
         assert (after.available, after.reserved, after.sold) == (1, 0, 3)
         assert (await shop.order(order.id)).status == S.ORDER_STATUS_CONFIRMED

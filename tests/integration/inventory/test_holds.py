@@ -24,12 +24,12 @@ from inventory.stock_store import StockStore
 from runtime.mongo import Document
 from saga import Outbox
 from tests.integration.inventory.broker import (
-    WAIT,
     fresh_prefix,
     order_placed,
     running_inventory,
 )
 from tests.integration.inventory.test_broker import add_book, counts, has_counts
+from tests.integration.saga.helpers import kept_dead_letters
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -89,17 +89,6 @@ def _mangled(change: Callable[[ev.OrderPlaced], None], book: str) -> ev.OrderPla
     event = order_placed(uuid.uuid4().hex, (book, 1))
     change(event)
     return event
-
-
-async def kept_dead_letters(db: AsyncDatabase[Document], count: int) -> list[Document]:
-    """``count`` dead letters inventory drained from its queue into ``dead_letters``, waiting
-    at most WAIT."""
-    async with asyncio.timeout(WAIT):
-        while True:  # a collection sends no notification: poll it
-            kept = await db["dead_letters"].find({}).to_list()
-            if len(kept) >= count:
-                return kept
-            await asyncio.sleep(0.05)
 
 
 async def test_invalid_messages_are_dead_lettered_with_the_reason_and_never_handled(

@@ -3,7 +3,6 @@ confirmed, a rejected, a payment-declined and a timed-out order, and who may rea
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from contracts.bookstore.orders.v1 import orders_pb2 as pb
 from contracts.bookstore.timeline.v1 import timeline_pb2 as tl
 from orders.timeouts import TIMEOUT_REASON, Sweeper
 from tests.integration.orders.conftest import Metadata, Stack, running_saga
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 INVENTORY_STATES = ("stock held", "stock sold", "stock released", "stock rejected",
@@ -44,12 +44,11 @@ async def trace(stack: Stack, order_id: str, who: Metadata | None = None) -> Ord
 
 async def trace_until(stack: Stack, order_id: str, done: Callable[[OrderTimeline], bool],
                       within: float = 20) -> OrderTimeline:
-    async with asyncio.timeout(within):
-        while True:
-            found = await trace(stack, order_id)
-            if done(found):
-                return found
-            await asyncio.sleep(0.05)
+    async def traced() -> OrderTimeline | None:
+        found = await trace(stack, order_id)
+        return found if done(found) else None
+
+    return await eventually(traced, within, what=f"order {order_id}'s timeline")
 
 
 def inventory_last(found: OrderTimeline) -> str:

@@ -124,12 +124,11 @@ async def spy(
 async def kept_dead_letters(db: AsyncDatabase[Document], count: int) -> list[Document]:
     """Wait (at most WAIT) until the participant has drained ``count`` dead letters from its
     queue into its ``dead_letters`` collection; returns them."""
-    async with asyncio.timeout(WAIT):
-        while True:
-            found = await db["dead_letters"].find().to_list()
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)  # polling a collection, not synchronising
+    async def drained() -> list[Document] | None:
+        found = await db["dead_letters"].find().to_list()
+        return found if len(found) >= count else None
+
+    return await eventually(drained, WAIT, what=f"{count} dead letters kept")
 
 
 async def dead_letter_queue_length(
