@@ -45,6 +45,10 @@ def table(results: dict[str, Any]) -> str:
         rows.append(("[model]", f"min confirm {results['model']['minimum_confirm_ms']:.1f} ms; "
                                 f"limits {results['model']['limits']}"))
     rows.append(("[cpu s / confirmed order]", str(results["cpu_per_confirmed_order"])))
+    rows.append(("[cpu s / confirmed order, open loop]",
+                 str(results["cpu_per_confirmed_order_open_loop"])))
+    if "spans_received" in results:
+        rows.append(("[spans received]", str(results["spans_received"])))
     rows.append(("[database ops / confirmed order]",
                  str(results["database_ops_per_confirmed_order"])))
     for name, value in results.get("ratios", {}).items():
