@@ -4,10 +4,12 @@ Starts its own user, inventory and orders services (``tests.stack.running_stack`
 ``BOOKSTORE_BENCH_MONGO_URL`` / ``BOOKSTORE_BENCH_AMQP_URL`` (else ``BOOKSTORE_TEST_*``), on
 loopback only, seeds books and customers, then runs, in order: the raw ceilings (idle and at
 ``--concurrency``), an idle saga (one order at a time), GetBookDetails and ListBooks alone,
-the closed loop and the open loop. Every phase is bounded in time and count; the run stops by
-itself and removes its databases and queues. ``--tracing`` runs the services with every span
-sampled and exported over OTLP to a receiver in this process (``tests.otlp_receiver``), so CPU
-per confirmed order compares with a run without it. Results: ``bench/results/<timestamp>.json`` and
+the closed loop and the open loop (``--phases`` picks some of them). Every phase is bounded
+in time and count; the run stops by itself and removes its databases and queues. ``--tracing``
+runs the services with every span sampled and exported over OTLP to a receiver in this process
+(``tests.otlp_receiver``), so CPU per confirmed order compares with a run without it. Without
+it the services know the receiver's endpoint but no exporter, and ``spans_received`` shows
+that nothing is exported. Results: ``bench/results/<timestamp>.json`` and
 ``.png``, and a table on stdout. See ``bench.model`` for how the ratios are computed.
 """
 
@@ -33,6 +35,7 @@ from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MEAN_LINES = 2.0  # orders have 1 to 3 lines, uniformly
+PHASES = ("ceilings", "idle", "reads", "closed", "open")
 
 
 def env_url(kind: str, default: str) -> str:
@@ -57,8 +60,10 @@ def phase(label: str, rec: Recorder, seconds: float) -> dict[str, Any]:
 async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
               amqp_url: str) -> tuple[dict[str, Any], list[tuple[str, Recorder, float, float]]]:
     c = args.concurrency
-    idle_ceilings = await ceilings.measure(mongo_url, amqp_url, 1, args.ceiling_seconds)
-    loaded_ceilings = await ceilings.measure(mongo_url, amqp_url, c, args.ceiling_seconds)
+    wanted = set(args.phases)
+    if "ceilings" in wanted:
+        idle_ceilings = await ceilings.measure(mongo_url, amqp_url, 1, args.ceiling_seconds)
+        loaded_ceilings = await ceilings.measure(mongo_url, amqp_url, c, args.ceiling_seconds)
     configs = [ClientConfig(user_addr=stack.addresses_of("user")[i],
                             inventory_addr=stack.addresses_of("inventory")[i],
                             orders_addr=stack.addresses_of("orders")[i],
@@ -76,16 +81,17 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
         idle = Recorder()
         start = time.perf_counter()
         seconds = await load.closed_loop(shop, idle, concurrency=1, seconds=args.seconds,
-                                         max_orders=args.idle_orders,
+                                         max_orders=args.idle_orders if "idle" in wanted else 0,
                                          watch_timeout=args.watch_timeout, browsing=False)
         results["idle"] = phase("1 customer, orders only", idle, seconds)
         phases.append(("idle", idle, start, start + seconds))
 
         reads = Recorder()
-        get_s = await load.reads_only(reads, shop, concurrency=c, seconds=args.read_seconds,
+        read_seconds = args.read_seconds if "reads" in wanted else 0.0
+        get_s = await load.reads_only(reads, shop, concurrency=c, seconds=read_seconds,
                                       call=lambda who, rng: who.get_book(rng.choice(shop.books)),
                                       into="get_book")
-        list_s = await load.reads_only(reads, shop, concurrency=c, seconds=args.read_seconds,
+        list_s = await load.reads_only(reads, shop, concurrency=c, seconds=read_seconds,
                                        call=lambda who, rng: who.list_books(page_size=20),
                                        into="list_books")
         results["reads"] = {"concurrency": c, "get_book": reads.get_book.summary(get_s),
@@ -96,7 +102,7 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
         cpu.mark()
         start = time.perf_counter()
         seconds = await load.closed_loop(shop, closed, concurrency=c, seconds=args.seconds,
-                                         max_orders=args.max_orders,
+                                         max_orders=args.max_orders if "closed" in wanted else 0,
                                          watch_timeout=args.watch_timeout)
         spent = cpu.delta()
         ops_after = await dbops.opcounters(mongo_url)
@@ -110,13 +116,22 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
             ops_before, ops_after, confirmed)
 
         opened = Recorder()
+        cpu.mark()
         start = time.perf_counter()
-        seconds = await load.open_loop(shop, opened, rate=args.rate, seconds=args.seconds,
+        seconds = await load.open_loop(shop, opened, rate=args.rate,
+                                       seconds=args.seconds if "open" in wanted else 0.0,
                                        max_in_flight=4 * c, watch_timeout=args.watch_timeout)
+        spent = cpu.delta()
         results["open_loop"] = phase(f"{args.rate:g} visits/s offered", opened, seconds)
+        # The same offered rate in every run: the services' fixed costs per second (polls,
+        # probes, change streams) weigh the same per order, whatever the closed loop reached.
+        results["cpu_per_confirmed_order_open_loop"] = {
+            k: round(v / max(1, len(opened.confirm.latencies)), 4) for k, v in spent.items()}
         phases.append(("open loop", opened, start, start + seconds))
     finally:
         await shop.close()
+    if "ceilings" not in wanted:
+        return results, phases
     results["ceilings"] = {"idle": idle_ceilings, "loaded": loaded_ceilings}
     results["model"] = {
         "minimum_confirm_ms": round(model.minimum_latency_ms(idle_ceilings), 2),
@@ -160,15 +175,19 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, help="keep the services' logs in this directory")
     parser.add_argument("--tracing", action="store_true",
                         help="sample every span and export it over OTLP to a local receiver")
+    parser.add_argument("--phases", type=lambda text: text.split(","), default=list(PHASES),
+                        help=f"comma-separated phases to run, of {','.join(PHASES)}; the "
+                             "model's ratios need all of them")
     args = parser.parse_args()
     require_extras()
     from bench import report  # matplotlib
     if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
             and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200
-            and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000):
+            and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000
+            and args.phases and set(args.phases) <= set(PHASES)):
         raise SystemExit("--concurrency 1..128, --customers 1..256, --rate up to 500, "
                          "--seconds up to 300, --books 1..200, --instances 1..4, "
-                         "--prefetch 1..1000")
+                         f"--prefetch 1..1000, --phases of {','.join(PHASES)}")
     mongo_url = env_url("MONGO", "mongodb://127.0.0.1:27017/?retryWrites=false")
     amqp_url = env_url("AMQP", "amqp://guest:guest@127.0.0.1:5672/")
     RESULTS.mkdir(exist_ok=True)
@@ -177,15 +196,16 @@ def main() -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with contextlib.ExitStack() as running:
         tmp = running.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))
-        receiver = running.enter_context(OtlpReceiver()) if args.tracing else None
-        tracing = receiver.environment(schedule_delay_ms=5000) if receiver else {}
+        receiver = running.enter_context(OtlpReceiver(keep_spans=False))
+        tracing = receiver.environment(schedule_delay_ms=5000)
+        if not args.tracing:  # where an SDK's default exporter would send, and no exporter
+            tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
         stack = running.enter_context(running_stack(
             mongo_url, amqp_url, args.logs or Path(tmp), order_timeout_seconds=300,
             instances=args.instances, BOOKSTORE_HOLD_TIMEOUT_SECONDS="600",  # > the order's
             BOOKSTORE_SAGA_PREFETCH=str(args.prefetch), **tracing))
         results, phases = asyncio.run(run(args, stack, mongo_url, amqp_url))
-        if receiver is not None:
-            results["spans_received"] = len(receiver.spans)
+        results["spans_received"] = receiver.received
     results["settings"] = vars(args) | {"logs": str(args.logs or ""),
                                         "load_average": os.getloadavg(), "timestamp": stamp}
     report.write_json(RESULTS / f"{stamp}.json", results)

@@ -37,16 +37,21 @@ def table(results: dict[str, Any]) -> str:
     rows.append(("[reads] closed loop", f"concurrency {results['reads']['concurrency']}"))
     add("  GetBookDetails", results["reads"]["get_book"])
     add("  ListBooks", results["reads"]["list_books"])
-    for level in ("idle", "loaded"):
+    for level in ("idle", "loaded") if "ceilings" in results else ():
         rows.append((f"[ceilings, {level}]", ""))
         for name, figures in results["ceilings"][level].items():
             add(f"  {name}", figures)
-    rows.append(("[model]", f"min confirm {results['model']['minimum_confirm_ms']:.1f} ms; "
-                            f"limits {results['model']['limits']}"))
+    if "model" in results:
+        rows.append(("[model]", f"min confirm {results['model']['minimum_confirm_ms']:.1f} ms; "
+                                f"limits {results['model']['limits']}"))
     rows.append(("[cpu s / confirmed order]", str(results["cpu_per_confirmed_order"])))
+    rows.append(("[cpu s / confirmed order, open loop]",
+                 str(results["cpu_per_confirmed_order_open_loop"])))
+    if "spans_received" in results:
+        rows.append(("[spans received]", str(results["spans_received"])))
     rows.append(("[database ops / confirmed order]",
                  str(results["database_ops_per_confirmed_order"])))
-    for name, value in results["ratios"].items():
+    for name, value in results.get("ratios", {}).items():
         rows.append((f"  {name}", f"{value:.3f}"))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {text}" for label, text in rows)

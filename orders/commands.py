@@ -21,6 +21,7 @@ from orders.model import Order, new_order, request_fingerprint
 from orders.payments import PaymentGateway
 from orders.pricing import merge_lines, price_lines
 from orders.store import OrderStore
+from orders.tracing import remember_placed
 from runtime.auth import Principal
 from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from saga import Outbox, UnitOfWork
@@ -82,6 +83,7 @@ class OrderCommands:
                     caller.user_id, key)) is None:
                 raise
             return _same_request(winner, fingerprint)  # the same key won a race a moment ago
+        remember_placed(order.id, trace)
         log.info("order placed", extra={"order_id": order.id, "total_cents": order.total_cents})
         return order
 

@@ -7,7 +7,8 @@ from the instrumentations and :mod:`saga.tracing`; with tracing off these are no
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span
@@ -15,6 +16,11 @@ from opentelemetry.trace import Span
 from orders.store import OrderStore
 
 _tracer = trace.get_tracer("orders")
+
+PLACED_REMEMBERED = 10_000
+"""Orders placed here whose trace context is kept in memory: a watch that follows at once
+(as clients do after PlaceOrder) links without reading it back from the order."""
+_placed: OrderedDict[str, dict[str, str]] = OrderedDict()
 
 
 @contextlib.contextmanager
@@ -33,14 +39,29 @@ def name_the_order(order_id: str) -> None:
         span.set_attribute("order.id", order_id)
 
 
+def remember_placed(order_id: str, carrier: Mapping[str, str]) -> None:
+    """Keep the trace context a committed order was stored with, while tracing records; the
+    oldest of :data:`PLACED_REMEMBERED` is forgotten first (its watch reads it instead)."""
+    if not carrier or not trace.get_current_span().is_recording():
+        return
+    _placed[order_id] = dict(carrier)
+    _placed.move_to_end(order_id)
+    while len(_placed) > PLACED_REMEMBERED:
+        _placed.popitem(last=False)
+
+
 async def link_to_order(store: OrderStore, order_id: str) -> None:
     """Link the current span (a ``WatchOrder`` call, a trace of its own) to the trace the
-    order was placed in, so a tracing backend leads from the watch to the saga it followed."""
+    order was placed in, so a tracing backend leads from the watch to the saga it followed.
+    The context comes from memory for an order placed by this process, else from the order."""
     span = trace.get_current_span()
     if not span.is_recording():
         return  # tracing off: not even the read
     span.set_attribute("order.id", order_id)
-    placed = trace.get_current_span(propagate.extract(await store.trace_of(order_id)))
+    stored = _placed.get(order_id)
+    if stored is None:
+        stored = await store.trace_of(order_id)
+    placed = trace.get_current_span(propagate.extract(stored))
     context = placed.get_span_context()
     if context.is_valid:
         span.add_link(context, {"link.reason": "order placed"})

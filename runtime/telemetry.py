@@ -30,7 +30,6 @@ from typing import Any
 import grpc
 from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
-from opentelemetry.instrumentation.grpc.filters import health_check, negate
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -41,6 +40,7 @@ log = logging.getLogger(__name__)
 _EXPORTER_GROUP = "opentelemetry_traces_exporter"
 # "otlp" is the protocol's name; the installed exporter speaks it over gRPC.
 _OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc"}
+_HEALTH = "/grpc.health.v1.Health/"
 
 
 class TelemetryError(ValueError):
@@ -84,11 +84,33 @@ def span_exporters(names: Sequence[str]) -> list[SpanExporter]:
     return exporters
 
 
+class _HashedResource(Resource):
+    """A resource whose hash is computed once: the OTLP encoder groups every exported span
+    by its resource, and ``Resource.__hash__`` serialises all attributes to JSON each time."""
+
+    def __init__(self, resource: Resource) -> None:
+        super().__init__(resource.attributes, resource.schema_url)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 def service_resource(service_name: str) -> Resource:
     """The SDK's resource from the environment; ``service_name`` unless ``OTEL_SERVICE_NAME``
     (or ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``) names the service."""
     named = SERVICE_NAME in OTELResourceDetector().detect().attributes
-    return Resource.create({} if named else {SERVICE_NAME: service_name})
+    return _HashedResource(Resource.create({} if named else {SERVICE_NAME: service_name}))
+
+
+def not_health_check(details: Any) -> bool:
+    """Whether a call (server or client side) is anything but a gRPC health check: those
+    make no spans. A prefix test, run for every call; the instrumentation's own
+    ``negate(health_check())`` parses the method name with ``os.path`` each time."""
+    method = details.method
+    if isinstance(method, bytes):  # grpc.aio hands clients the method as bytes
+        method = method.decode()
+    return not str(method).startswith(_HEALTH)
 
 
 @dataclass
@@ -106,12 +128,11 @@ class Telemetry:
     @classmethod
     def for_provider(cls, provider: TracerProvider) -> Telemetry:
         """gRPC interceptors that record into ``provider``; health checks make no spans."""
-        not_health = negate(health_check())
         # The instrumentation ships without type hints.
         server: Any = aio_server_interceptor(  # type: ignore[no-untyped-call]
-            tracer_provider=provider, filter_=not_health)
+            tracer_provider=provider, filter_=not_health_check)
         clients: Any = aio_client_interceptors(  # type: ignore[no-untyped-call]
-            tracer_provider=provider, filter_=not_health)
+            tracer_provider=provider, filter_=not_health_check)
         return cls(provider, [server], list(clients))
 
     @property

@@ -59,6 +59,11 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
 
     def Export(self, request: trace_service_pb2.ExportTraceServiceRequest,
                context: grpc.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
+        if not self._receiver.keeps_spans:
+            self._receiver.count(sum(len(scope_spans.spans)
+                                     for resource_spans in request.resource_spans
+                                     for scope_spans in resource_spans.scope_spans))
+            return trace_service_pb2.ExportTraceServiceResponse()
         received: list[ReceivedSpan] = []
         for resource_spans in request.resource_spans:
             service = str(_attributes(resource_spans.resource.attributes).get("service.name", ""))
@@ -78,9 +83,16 @@ def _converted(service: str, span: trace_pb2.Span) -> ReceivedSpan:
 
 
 class OtlpReceiver:
-    """A running receiver on ``127.0.0.1:<port>``; a context manager that stops it."""
+    """A running receiver on ``127.0.0.1:<port>``; a context manager that stops it.
 
-    def __init__(self) -> None:
+    ``keep_spans=False`` only counts what arrives (:attr:`received`): the bench's receiver
+    shares the machine with the services it measures, and converting every span would take
+    CPU from them.
+    """
+
+    def __init__(self, *, keep_spans: bool = True) -> None:
+        self.keeps_spans = keep_spans
+        self._received = 0
         self._spans: list[ReceivedSpan] = []
         self._changed = threading.Condition()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -102,7 +114,18 @@ class OtlpReceiver:
     def add(self, spans: Sequence[ReceivedSpan]) -> None:
         with self._changed:
             self._spans.extend(spans)
+            self._received += len(spans)
             self._changed.notify_all()
+
+    def count(self, spans: int) -> None:
+        with self._changed:
+            self._received += spans
+
+    @property
+    def received(self) -> int:
+        """How many spans arrived, kept or not."""
+        with self._changed:
+            return self._received
 
     @property
     def spans(self) -> list[ReceivedSpan]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import grpc
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,6 +23,7 @@ from runtime.telemetry import (
     TelemetryError,
     configure_telemetry,
     exporter_names,
+    not_health_check,
     service_resource,
     span_exporters,
 )
@@ -138,6 +141,24 @@ def test_service_name_defaults_to_the_service(monkeypatch: pytest.MonkeyPatch) -
     assert service_resource("orders").attributes["service.name"] == "orders"
     monkeypatch.setenv("OTEL_SERVICE_NAME", "orders-eu")
     assert service_resource("orders").attributes["service.name"] == "orders-eu"
+
+
+def test_health_checks_are_told_apart_on_both_sides() -> None:
+    assert not not_health_check(SimpleNamespace(method="/grpc.health.v1.Health/Check"))
+    assert not not_health_check(SimpleNamespace(method=b"/grpc.health.v1.Health/Watch"))
+    assert not_health_check(SimpleNamespace(method="/bookstore.user.v1.UserService/GetUser"))
+    assert not_health_check(SimpleNamespace(method=b"/bookstore.orders.v1.OrderService/Health"))
+
+
+def test_the_resource_hashes_and_compares_as_the_sdk_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    resource = service_resource("orders")
+    plain = Resource(resource.attributes, resource.schema_url)
+    assert hash(resource) == hash(plain)
+    assert resource == plain
+    assert {plain: "spans"}[resource] == "spans"  # the encoder's grouping finds it
+    assert resource != Resource({**resource.attributes, "service.name": "inventory"})
 
 
 CONSOLE_RUN = """
