@@ -34,6 +34,7 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +149,22 @@ class Telemetry:
 
 
 def start_tracing(service_name: str, processors: Sequence[SpanProcessor]) -> Telemetry:
-    """Make a tracer provider with ``processors`` the process's own, and instrument PyMongo."""
-    provider = TracerProvider(resource=service_resource(service_name))
+    """Make a tracer provider with ``processors`` the process's own, and instrument PyMongo.
+
+    MongoDB commands are traced only inside a trace (serving a call, handling or publishing an
+    event): PyMongo's spans come from a provider of their own that shares the processors but
+    never starts a trace (``ParentBased`` on ``ALWAYS_OFF``). The background loops' commands
+    (change-stream polls, relay claims, sweeps, health pings) would otherwise be a root trace
+    each, many a second, burying the orders' traces and costing a span apiece.
+    """
+    resource = service_resource(service_name)
+    provider = TracerProvider(resource=resource)
+    commands = TracerProvider(resource=resource, sampler=ParentBased(ALWAYS_OFF))
     for processor in processors:
         provider.add_span_processor(processor)
+        commands.add_span_processor(processor)
     trace.set_tracer_provider(provider)
-    PymongoInstrumentor().instrument(tracer_provider=provider)
+    PymongoInstrumentor().instrument(tracer_provider=commands)
     return Telemetry.for_provider(provider)
 
 

@@ -1,4 +1,5 @@
-"""PyMongo's command listener, as instrumented, traces ``AsyncMongoClient`` commands too."""
+"""PyMongo's command listener, as instrumented, traces ``AsyncMongoClient`` commands too, inside
+a trace only: a command outside any (a background loop's) starts none."""
 
 from __future__ import annotations
 
@@ -63,3 +64,6 @@ def test_async_client_commands_are_spans_of_the_current_trace(mongo_url: str) ->
         assert span["context"]["trace_id"] == parent["context"]["trace_id"]
         assert span["parent_id"] == parent["context"]["span_id"]
         assert span["resource"]["attributes"]["service.name"] == "orders"
+    # drop_database ran after the span ended: no trace of its own.
+    assert f"{database}.dropDatabase" not in spans
+    assert not [name for name in spans if name.endswith(".dropDatabase")]
