@@ -4,11 +4,13 @@ Starts its own user, inventory and orders services (``tests.stack.running_stack`
 ``BOOKSTORE_BENCH_MONGO_URL`` / ``BOOKSTORE_BENCH_AMQP_URL`` (else ``BOOKSTORE_TEST_*``), on
 loopback only, seeds books and customers, then runs, in order: the raw ceilings (idle and at
 ``--concurrency``), an idle saga (one order at a time), GetBookDetails and ListBooks alone,
-the closed loop and the open loop. Every phase is bounded in time and count; the run stops by
-itself and removes its databases and queues. ``--tracing`` runs the services with every span
-sampled and exported over OTLP to a receiver in this process (``tests.otlp_receiver``), so CPU
-per confirmed order compares with a run without it. Results: ``bench/results/<timestamp>.json`` and
-``.png``, and a table on stdout. See ``bench.model`` for how the ratios are computed.
+the closed loop, the open loop and a burst (``--burst-customers`` people at once ordering
+the last ``--burst-copies`` copies of one book). Every phase is bounded in time and count;
+the run stops by itself and removes its databases and queues. ``--tracing`` runs the services
+with every span sampled and exported over OTLP to a receiver in this process
+(``tests.otlp_receiver``), so CPU per confirmed order compares with a run without it.
+Results: ``bench/results/<timestamp>.json`` and ``.png``, and a table on stdout. See
+``bench.model`` for how the ratios are computed.
 """
 
 from __future__ import annotations
@@ -115,6 +117,14 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
                                        max_in_flight=4 * c, watch_timeout=args.watch_timeout)
         results["open_loop"] = phase(f"{args.rate:g} visits/s offered", opened, seconds)
         phases.append(("open loop", opened, start, start + seconds))
+
+        rush = Recorder()
+        start = time.perf_counter()
+        results["burst"] = await load.burst(
+            configs, (ADMIN_EMAIL, ADMIN_PASSWORD), rush, customers=args.burst_customers,
+            copies=args.burst_copies, watch_timeout=args.watch_timeout)
+        results["burst"] |= {"outcomes": dict(rush.outcomes), "errors": dict(rush.errors)}
+        results.update({k: v for k, v in results["burst"].items() if k.startswith("burst_")})
     finally:
         await shop.close()
     results["ceilings"] = {"idle": idle_ceilings, "loaded": loaded_ceilings}
@@ -122,6 +132,7 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
         "minimum_confirm_ms": round(model.minimum_latency_ms(idle_ceilings), 2),
         "critical_path_round_trips": vars(model.critical_path(1)),
         "round_trips_per_order": vars(model.per_order(MEAN_LINES)),
+        "parts_cpu_ms_per_order": round(model.parts_cpu_ms(loaded_ceilings, MEAN_LINES), 3),
         "limits": model.throughput_limits(loaded_ceilings, MEAN_LINES)}
     results["ratios"] = model.ratios(results, idle_ceilings, loaded_ceilings, MEAN_LINES)
     return results, phases
@@ -152,6 +163,9 @@ def main() -> None:
     parser.add_argument("--max-orders", type=int, default=5000, help="closed-loop order cap")
     parser.add_argument("--idle-orders", type=int, default=30)
     parser.add_argument("--books", type=int, default=20)
+    parser.add_argument("--burst-customers", type=int, default=300,
+                        help="customers ordering the last copies of one book at once")
+    parser.add_argument("--burst-copies", type=int, default=7)
     parser.add_argument("--watch-timeout", type=float, default=60.0)
     parser.add_argument("--instances", type=int, default=1,
                         help="instances of every service; customers are spread over them")
@@ -165,10 +179,11 @@ def main() -> None:
     from bench import report  # matplotlib
     if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
             and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200
-            and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000):
+            and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000
+            and 1 <= args.burst_customers <= 1000 and 0 <= args.burst_copies <= 10**6):
         raise SystemExit("--concurrency 1..128, --customers 1..256, --rate up to 500, "
                          "--seconds up to 300, --books 1..200, --instances 1..4, "
-                         "--prefetch 1..1000")
+                         "--prefetch 1..1000, --burst-customers 1..1000")
     mongo_url = env_url("MONGO", "mongodb://127.0.0.1:27017/?retryWrites=false")
     amqp_url = env_url("AMQP", "amqp://guest:guest@127.0.0.1:5672/")
     RESULTS.mkdir(exist_ok=True)

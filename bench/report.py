@@ -34,6 +34,12 @@ def table(results: dict[str, Any]) -> str:
                      f"errors {run['errors']}"))
         add("  PlaceOrder", run["place"])
         add("  PlaceOrder→CONFIRMED", run["confirm"])
+    burst = results["burst"]
+    rows.append((f"[burst] {burst['customers']} customers, {burst['copies']} copies",
+                 f"PlaceOrder p50 {burst['burst_place_order_p50_ms']:.1f} ms, "
+                 f"p99 {burst['burst_place_order_p99_ms']:.1f} ms; all settled in "
+                 f"{burst['burst_settle_seconds']:.2f} s; outcomes {burst['outcomes']}, "
+                 f"errors {burst['errors']}"))
     rows.append(("[reads] closed loop", f"concurrency {results['reads']['concurrency']}"))
     add("  GetBookDetails", results["reads"]["get_book"])
     add("  ListBooks", results["reads"]["list_books"])
@@ -44,6 +50,7 @@ def table(results: dict[str, Any]) -> str:
     rows.append(("[model]", f"min confirm {results['model']['minimum_confirm_ms']:.1f} ms; "
                             f"limits {results['model']['limits']}"))
     rows.append(("[cpu s / confirmed order]", str(results["cpu_per_confirmed_order"])))
+    rows.append(("[parts' client cpu ms / order]", str(results["model"]["parts_cpu_ms_per_order"])))
     rows.append(("[database ops / confirmed order]",
                  str(results["database_ops_per_confirmed_order"])))
     for name, value in results["ratios"].items():
