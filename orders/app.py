@@ -56,6 +56,7 @@ def wire(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGa
     sweeper = Sweeper(store, commands, timeout=timedelta(seconds=settings.order_timeout_seconds),
                       interval=settings.sweep_interval)
     watcher = OrderWatcher(store)
+    store.on_moved(watcher.heard)
     service = OrderService(commands, store, watcher, verifier, Journal(outbox.db))
     return OrderParts(store, commands, sweeper, watcher, service)
 

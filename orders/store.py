@@ -8,7 +8,8 @@ purpose: some MongoDB-compatible servers run it as a collection scan.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+import functools
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,16 @@ from pymongo.errors import PyMongoError
 from orders.lifecycle import Status
 from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
 from orders.paging import Position
+from runtime.change_feed import paced
+from saga import current_unit_of_work
 
 Document = dict[str, Any]
 PAYMENT_DUE = "payment_due"
 Session = AsyncClientSession | None
+# Round trips of the shared change stream start at least this far apart (see
+# ``runtime.change_feed``): it is how one instance hears of the others' changes, while its
+# own are announced in process at once.
+FEED_PACE_SECONDS = 0.1
 
 
 class ChangeFeedError(Exception):
@@ -35,21 +42,37 @@ class ChangeFeedError(Exception):
 class UpdatedIds:
     """The ids of updated orders, as the change stream delivers them."""
 
-    def __init__(self, stream: AsyncChangeStream[Document]) -> None:
-        self._stream = stream
+    def __init__(self, stream: AsyncChangeStream[Document], pace: float) -> None:
+        self._changes = paced(stream, pace)
 
     async def next(self) -> str | None:
         """The next updated order's id, or ``None`` if none came within the stream's wait."""
         try:
-            change = await self._stream.try_next()
+            change = await anext(self._changes)
         except PyMongoError as exc:
             raise ChangeFeedError(str(exc)) from exc
         return None if change is None else str(change["documentKey"]["_id"])
 
 
 class OrderStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *,
+                 feed_pace: float = FEED_PACE_SECONDS) -> None:
         self.orders = db["orders"]
+        self._feed_pace = feed_pace
+        self._moved: list[Callable[[str], None]] = []
+
+    def on_moved(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(order_id)`` whenever this store moves an order to another status,
+        once the move is committed: how a watch in this process hears of it at once."""
+        self._moved.append(callback)
+
+    def _announce(self, order_id: str, session: Session) -> None:
+        uow = current_unit_of_work() if session is not None else None
+        for callback in self._moved:
+            if uow is None:
+                callback(order_id)
+            else:
+                uow.after_commit(functools.partial(callback, order_id))
 
     async def ensure_indexes(self) -> None:
         await self.orders.create_index(
@@ -110,7 +133,10 @@ class OrderStore:
             {"$set": changes,
              "$push": {"history": {"status": target.value, "at": now, "reason": reason}}},
             session=session)
-        return result.modified_count == 1
+        if result.modified_count != 1:
+            return False
+        self._announce(order_id, session)
+        return True
 
     async def note_payment_due(self, order_id: str, amount_cents: int) -> bool:
         """Record, once, that a PENDING order is about to be charged: a step in its history
@@ -135,15 +161,19 @@ class OrderStore:
 
     @asynccontextmanager
     async def updated_ids(self, *, max_await_ms: int) -> AsyncIterator[UpdatedIds]:
-        """A change stream of every order update, each event carrying only the order's id;
-        raises :class:`ChangeFeedError` if the server cannot open one."""
+        """A change stream of every change of an order's status (an update that sets it, or a
+        replacement), each event carrying only the order's id; raises
+        :class:`ChangeFeedError` if the server cannot open one."""
         try:
             stream = await self.orders.watch(
-                [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
+                [{"$match": {"$or": [
+                    {"operationType": "replace"},
+                    {"operationType": "update",
+                     "updateDescription.updatedFields.status": {"$exists": True}}]}},
                  {"$project": {"documentKey": 1}}],
                 max_await_time_ms=max_await_ms)
             async with stream:
-                yield UpdatedIds(stream)
+                yield UpdatedIds(stream, self._feed_pace)
         except PyMongoError as exc:  # opening or closing it
             raise ChangeFeedError(str(exc)) from exc
 

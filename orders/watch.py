@@ -1,6 +1,10 @@
 """Following orders as they change: what ``WatchOrder`` streams.
 
-One MongoDB change stream per process serves every watch (:meth:`OrderStore.updated_ids`).
+An order moved by this process is announced to its watches as soon as the move commits
+(:meth:`OrderStore.on_moved`, wired to :meth:`OrderWatcher.heard`): no database work at all.
+Moves made by other instances arrive through one MongoDB change stream per process, which
+serves every watch (:meth:`OrderStore.updated_ids`) and carries only status changes, its round
+trips spaced (``runtime.change_feed``) so a busy database is not asked once per write.
 Each stream the server keeps open costs it work on *every* write (the stream's cursor wakes
 and scans the new entries), so a stream per watch made the database's cost grow with watches
 times writes; one shared stream keeps it flat. The shared stream carries only the ids of
@@ -75,6 +79,10 @@ class OrderWatcher:
                 self._watching.pop(order_id, None)
             if not self._watching:
                 self._quiet_since = asyncio.get_running_loop().time()
+
+    def heard(self, order_id: str) -> None:
+        """The order changed (this process moved it): its watches read it again now."""
+        self._notify(order_id)
 
     @property
     def streaming(self) -> bool:

@@ -23,7 +23,7 @@ from saga._locks import HeldLocks, KeyedLocks
 from saga._registry import EventRegistry
 from saga._store import Document, OutboxStore, outbox_record, utcnow
 from saga.tracing import carrier
-from saga.unit_of_work import UnitOfWork, _open
+from saga.unit_of_work import UnitOfWork, _current, _open
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -74,7 +74,11 @@ class Outbox:
         async def attempt(session: AsyncClientSession) -> T:
             nonlocal stored, last
             uow = last = UnitOfWork(session, held, self.registry)
-            result = await work(uow)
+            current = _current.set(uow)
+            try:
+                result = await work(uow)
+            finally:
+                _current.reset(current)
             if taker is None:
                 stored = [outbox_record(e, self.registry, headers, trace=trace)
                           for e in uow.events]

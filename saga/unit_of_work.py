@@ -15,6 +15,16 @@ _open: contextvars.ContextVar[bool] = contextvars.ContextVar("saga_in_transactio
                                                               default=False)
 
 
+_current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
+    "saga_unit_of_work", default=None)
+
+
+def current_unit_of_work() -> UnitOfWork | None:
+    """The unit of work this task runs in, if any: for code that is handed only its session
+    (a store) and has something to do once it commits (:meth:`UnitOfWork.after_commit`)."""
+    return _current.get()
+
+
 def in_transaction() -> bool:
     """Whether this task runs inside a unit of work's transaction: code that calls anything
     but MongoDB (a payment gateway, another service) can assert it does not."""
