@@ -8,7 +8,9 @@ A book is remembered only while the change stream is open, and every change to a
 this instance, another instance, or a saga step moving stock) reaches it: an update's new
 field values are applied to the remembered book (stock moves all the time; re-reading the
 book after each would make the cache miss most when it is busiest), anything else forgets
-it. So a read is at most one change-stream delivery behind the database: milliseconds. A
+it. So a read is at most one change-stream delivery behind the database: while stock moves
+all the time, the stream's round trips start ``pace`` seconds apart (``runtime.change_feed``;
+0.1 s, so a busy database is not asked once per stock move), and otherwise milliseconds. A
 read that raced a change is not remembered: each change bumps an epoch, and a result fetched
 across a bump is returned but not kept. If the stream fails, everything is forgotten and
 reads go to the database until it is open again. Reservations never rely on these figures:
@@ -27,17 +29,21 @@ from pymongo.errors import PyMongoError
 
 from inventory.model import Book
 from inventory.store import BookStore, object_id, updated_book
+from runtime.change_feed import paced
 from runtime.mongo import Document
 
 log = logging.getLogger(__name__)
+
+FEED_PACE_SECONDS = 0.1
 
 
 class BookCache:
     """Reads books through a bounded in-memory map that the change stream keeps honest."""
 
     def __init__(self, store: BookStore, *, capacity: int = 10_000,
-                 retry_interval: float = 1.0) -> None:
+                 retry_interval: float = 1.0, pace: float = FEED_PACE_SECONDS) -> None:
         self._store = store
+        self._pace = pace
         self._capacity = capacity
         self._retry_interval = retry_interval
         self._books: OrderedDict[str, Book] = OrderedDict()
@@ -107,8 +113,9 @@ class BookCache:
             try:
                 async with await self._store.changes() as stream:
                     self._live.set()
-                    async for change in stream:
-                        self._hear(change)
+                    async for change in paced(stream, self._pace):
+                        if change is not None:
+                            self._hear(change)
             except PyMongoError as exc:
                 log.warning("book change stream failed; reading books from the database",
                             extra={"error": str(exc)})
