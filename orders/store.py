@@ -24,7 +24,7 @@ from orders.lifecycle import Status
 from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
 from orders.paging import Position
 from runtime.change_feed import paced
-from saga import current_unit_of_work
+from saga.unit_of_work import current_unit_of_work
 
 Document = dict[str, Any]
 PAYMENT_DUE = "payment_due"

@@ -19,7 +19,7 @@ from saga.observer import NO_OBSERVER, Consumed, NoObserver, SagaObserver
 from saga.operations import DeadLetterRecord, FailedEvent, SagaOperations
 from saga.participant import SagaParticipant
 from saga.retry import Backoff
-from saga.unit_of_work import UnitOfWork, current_unit_of_work, in_transaction
+from saga.unit_of_work import UnitOfWork, in_transaction
 
 __all__ = [
     "NO_OBSERVER",
@@ -58,6 +58,5 @@ __all__ = [
     "UndecodableMessage",
     "UnitOfWork",
     "Verdict",
-    "current_unit_of_work",
     "in_transaction",
 ]
