@@ -22,7 +22,13 @@ from orders.payments import PaymentGateway
 from orders.pricing import merge_lines, price_lines
 from orders.store import OrderStore
 from runtime.auth import Principal
-from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from saga import Outbox, UnitOfWork
 from saga.tracing import carrier
 
@@ -59,10 +65,15 @@ class OrderCommands:
         token = payment_token.strip()
         fingerprint = request_fingerprint(
             ((line.book_id, line.quantity) for line in requested), token)
-        if key is not None and (earlier := await self._store.by_idempotency_key(
-                caller.user_id, key)) is not None:
-            return _same_request(earlier, fingerprint)
-        books = await self._catalog.books(line.book_id for line in requested)
+        # A repeated key is found by the insert (the key decides the order's ``_id``), not
+        # by a read before it: the usual, new order costs no read for it.
+        try:
+            books = await self._catalog.books(line.book_id for line in requested)
+        except (NotFound, Unavailable):
+            if key is not None and (earlier := await self._store.by_idempotency_key(
+                    caller.user_id, key)) is not None:
+                return _same_request(earlier, fingerprint)  # placed before the book went
+            raise
         order = new_order(user_id=caller.user_id, lines=price_lines(requested, books),
                           payment_token=token, idempotency_key=key, fingerprint=fingerprint)
 
@@ -81,7 +92,7 @@ class OrderCommands:
             if key is None or (winner := await self._store.by_idempotency_key(
                     caller.user_id, key)) is None:
                 raise
-            return _same_request(winner, fingerprint)  # the same key won a race a moment ago
+            return _same_request(winner, fingerprint)  # placed before, or a moment ago
         log.info("order placed", extra={"order_id": order.id, "total_cents": order.total_cents})
         return order
 
