@@ -121,8 +121,13 @@ class StockLedger:
         self, order_id: str, source: State, target: State, uow: UnitOfWork
     ) -> tuple[Line, ...] | None:
         """Move the reservation from ``source`` to ``target``, taking turns on its books; its
-        lines, or ``None`` if it was not in ``source`` (duplicates change nothing)."""
-        reservation = await self._store.reservation(order_id, uow.session, state=source)
+        lines, or ``None`` if it was not in ``source`` (duplicates change nothing).
+
+        Its lines are read outside the transaction (they never change once held), so the
+        turn is taken before the transaction's first statement: its snapshot then starts after
+        the previous holder committed, and the stock moves do not conflict with that holder's.
+        The conditional move checks the state inside it."""
+        reservation = await self._store.reservation(order_id, None, state=source)
         if reservation is None:
             return None
         await uow.take_turns(line.book_id for line in reservation.lines)
