@@ -29,6 +29,7 @@ from saga.unit_of_work import current_unit_of_work
 Document = dict[str, Any]
 PAYMENT_DUE = "payment_due"
 Session = AsyncClientSession | None
+_STATUSES = frozenset(status.value for status in Status)
 # Round trips of the shared change stream start at least this far apart (see
 # ``runtime.change_feed``): it is how one instance hears of the others' changes, while its
 # own are announced in process at once.
@@ -45,13 +46,19 @@ class UpdatedIds:
     def __init__(self, stream: AsyncChangeStream[Document], pace: float) -> None:
         self._changes = paced(stream, pace)
 
-    async def next(self) -> str | None:
-        """The next updated order's id, or ``None`` if none came within the stream's wait."""
+    async def next(self) -> tuple[str, Status | None] | None:
+        """The next moved order's id and the status it was moved to (``None`` for a
+        replacement), or ``None`` if nothing came within the stream's wait."""
         try:
             change = await anext(self._changes)
         except PyMongoError as exc:
             raise ChangeFeedError(str(exc)) from exc
-        return None if change is None else str(change["documentKey"]["_id"])
+        if change is None:
+            return None
+        fields = (change.get("updateDescription") or {}).get("updatedFields") or {}
+        status = fields.get("status")
+        return (str(change["documentKey"]["_id"]),
+                Status(status) if status in _STATUSES else None)
 
 
 class OrderStore:
@@ -170,7 +177,7 @@ class OrderStore:
                     {"operationType": "replace"},
                     {"operationType": "update",
                      "updateDescription.updatedFields.status": {"$exists": True}}]}},
-                 {"$project": {"documentKey": 1}}],
+                 {"$project": {"documentKey": 1, "updateDescription.updatedFields.status": 1}}],
                 max_await_time_ms=max_await_ms)
             async with stream:
                 yield UpdatedIds(stream, self._feed_pace)

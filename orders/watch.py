@@ -33,7 +33,7 @@ import contextvars
 import logging
 from collections.abc import AsyncGenerator
 
-from orders.lifecycle import FINAL
+from orders.lifecycle import FINAL, Status
 from orders.model import Order
 from orders.store import ChangeFeedError, OrderStore
 
@@ -47,7 +47,8 @@ class OrderWatcher:
         self._quiet_interval = quiet_interval
         self._poll_interval = poll_interval
         self._linger = linger
-        self._watching: dict[str, set[asyncio.Event]] = {}
+        # Per order, each watch's wake-up and the status it last read.
+        self._watching: dict[str, dict[asyncio.Event, Status | None]] = {}
         self._feed: asyncio.Task[None] | None = None
         self._open: asyncio.Future[bool] | None = None  # True once the stream is open
         self._quiet_since: float | None = None  # when the last watch ended
@@ -55,7 +56,8 @@ class OrderWatcher:
     async def follow(self, order_id: str) -> AsyncGenerator[Order, None]:
         """Yield the order now and after every change, ending after a final state."""
         changed = asyncio.Event()
-        self._watching.setdefault(order_id, set()).add(changed)
+        watchers = self._watching.setdefault(order_id, {})
+        watchers[changed] = None
         self._quiet_since = None
         try:
             await self._stream_open()
@@ -65,6 +67,7 @@ class OrderWatcher:
                 order = await self._store.get(order_id)
                 if order is None:
                     return
+                watchers[changed] = order.status
                 if order.version > sent:
                     sent = order.version
                     yield order
@@ -73,8 +76,7 @@ class OrderWatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), self._wait_interval())
         finally:
-            watchers = self._watching.get(order_id, set())
-            watchers.discard(changed)
+            watchers.pop(changed, None)
             if not watchers:
                 self._watching.pop(order_id, None)
             if not self._watching:
@@ -119,9 +121,9 @@ class OrderWatcher:
                 opened.set_result(True)
                 self._notify_all()  # anything between a poll and this moment: read again
                 while not self._gone_quiet():
-                    order_id = await updated.next()
-                    if order_id is not None:
-                        self._notify(order_id)
+                    moved = await updated.next()
+                    if moved is not None:
+                        self._notify(*moved)
                 # From here a new watch starts a new stream rather than count on this one.
                 self._feed = self._open = None
         except ChangeFeedError as exc:
@@ -138,9 +140,12 @@ class OrderWatcher:
             return False
         return asyncio.get_running_loop().time() - self._quiet_since >= self._linger
 
-    def _notify(self, order_id: str) -> None:
-        for changed in self._watching.get(order_id, ()):
-            changed.set()
+    def _notify(self, order_id: str, status: Status | None = None) -> None:
+        """Wake the order's watches; with the ``status`` the change set, only those that have
+        not read the order in it yet (a move this process announced was read already)."""
+        for changed, seen in self._watching.get(order_id, {}).items():
+            if status is None or seen is not status:
+                changed.set()
 
     def _notify_all(self) -> None:
         for watchers in self._watching.values():
