@@ -99,7 +99,7 @@ class OrderHandlers:
                             for line in lines if line.rejection_reason)
         reason = f"stock unavailable: {summary or 'reservation refused'}"
         if not await self._store.transition(order.id, {Status.PENDING}, Status.REJECTED, reason,
-                                            session=uow.session, lines=lines):
+                                            session=uow.session, lines=lines, was=order):
             raise OrderChanged(order.id)
         metrics.moved(Status.PENDING, Status.REJECTED, order.created_at, uow)
         log.info("order rejected", extra={"order_id": order.id})
@@ -177,14 +177,15 @@ class OrderHandlers:
         if result.approved:
             moved = await self._store.transition(
                 order.id, sources_of(Status.CONFIRMED, Actor.SAGA), Status.CONFIRMED,
-                "paid", session=uow.session, payment_reference=result.reference)
+                "paid", session=uow.session, payment_reference=result.reference, was=order)
             if moved:
                 uow.emit(ev.OrderConfirmed(order_id=order.id,
                                            payment_reference=result.reference))
         else:
             reason = f"payment declined: {result.decline_reason}"
             moved = await self._store.transition(
-                order.id, {Status.PENDING}, Status.CANCELLED, reason, session=uow.session)
+                order.id, {Status.PENDING}, Status.CANCELLED, reason, session=uow.session,
+                was=order)
             if moved:
                 uow.emit(ev.OrderCancelled(order_id=order.id, reason=reason))
         if not moved:

@@ -8,6 +8,7 @@ purpose: some MongoDB-compatible servers run it as a collection scan.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -66,20 +67,21 @@ class OrderStore:
                  feed_pace: float = FEED_PACE_SECONDS) -> None:
         self.orders = db["orders"]
         self._feed_pace = feed_pace
-        self._moved: list[Callable[[str], None]] = []
+        self._moved: list[Callable[[str, Order | None], None]] = []
 
-    def on_moved(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(order_id)`` whenever this store moves an order to another status,
-        once the move is committed: how a watch in this process hears of it at once."""
+    def on_moved(self, callback: Callable[[str, Order | None], None]) -> None:
+        """Call ``callback(order_id, order)`` whenever this store moves an order to another
+        status, once the move is committed: how a watch in this process hears of it at once.
+        ``order`` is the order as moved when the mover knew it before (else ``None``)."""
         self._moved.append(callback)
 
-    def _announce(self, order_id: str, session: Session) -> None:
+    def _announce(self, order_id: str, order: Order | None, session: Session) -> None:
         uow = current_unit_of_work() if session is not None else None
         for callback in self._moved:
             if uow is None:
-                callback(order_id)
+                callback(order_id, order)
             else:
-                uow.after_commit(functools.partial(callback, order_id))
+                uow.after_commit(functools.partial(callback, order_id, order))
 
     async def ensure_indexes(self) -> None:
         await self.orders.create_index(
@@ -122,9 +124,12 @@ class OrderStore:
         self, order_id: str, sources: Collection[Status], target: Status, reason: str,
         *, session: Session = None, lines: Sequence[OrderLine] | None = None,
         payment_reference: str | None = None, refund_due: bool = False,
-        at: datetime | None = None,
+        at: datetime | None = None, was: Order | None = None,
     ) -> bool:
-        """Move the order to ``target`` if it is in one of ``sources``; ``True`` if it moved."""
+        """Move the order to ``target`` if it is in one of ``sources``; ``True`` if it moved.
+        ``was``: the order as the caller read it, if its history cannot have grown since (it
+        was in a source status and moves only once from it): its watches are then handed the
+        moved order instead of reading it."""
         now = at or utc_now()
         changes: Document = {"status": target.value, "updated_at": now}
         if reason:
@@ -142,7 +147,13 @@ class OrderStore:
             session=session)
         if result.modified_count != 1:
             return False
-        self._announce(order_id, session)
+        moved = None if was is None else dataclasses.replace(
+            was, status=target, updated_at=now, reason=reason or was.reason,
+            lines=was.lines if lines is None else tuple(lines),
+            payment_reference=(was.payment_reference if payment_reference is None
+                               else payment_reference),
+            history=(*was.history, StatusChange(target, now, reason)))
+        self._announce(order_id, moved, session)
         return True
 
     async def note_payment_due(self, order_id: str, amount_cents: int) -> bool:

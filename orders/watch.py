@@ -1,7 +1,8 @@
 """Following orders as they change: what ``WatchOrder`` streams.
 
 An order moved by this process is announced to its watches as soon as the move commits
-(:meth:`OrderStore.on_moved`, wired to :meth:`OrderWatcher.heard`): no database work at all.
+(:meth:`OrderStore.on_moved`, wired to :meth:`OrderWatcher.heard`), with the order as moved
+when the mover knew it (the saga's settlements do): no database work at all.
 Moves made by other instances arrive through one MongoDB change stream per process, which
 serves every watch (:meth:`OrderStore.updated_ids`) and carries only status changes, its round
 trips spaced (``runtime.change_feed``) so a busy database is not asked once per write.
@@ -47,44 +48,50 @@ class OrderWatcher:
         self._quiet_interval = quiet_interval
         self._poll_interval = poll_interval
         self._linger = linger
-        # Per order, each watch's wake-up and the status it last read.
-        self._watching: dict[str, dict[asyncio.Event, Status | None]] = {}
+        self._watching: dict[str, set[_Watch]] = {}
         self._feed: asyncio.Task[None] | None = None
         self._open: asyncio.Future[bool] | None = None  # True once the stream is open
         self._quiet_since: float | None = None  # when the last watch ended
 
     async def follow(self, order_id: str) -> AsyncGenerator[Order, None]:
         """Yield the order now and after every change, ending after a final state."""
-        changed = asyncio.Event()
-        watchers = self._watching.setdefault(order_id, {})
-        watchers[changed] = None
+        watch = _Watch()
+        watchers = self._watching.setdefault(order_id, set())
+        watchers.add(watch)
         self._quiet_since = None
         try:
             await self._stream_open()
             sent = -1
             while True:
-                changed.clear()  # before the read: a change during it means read again
-                order = await self._store.get(order_id)
+                watch.changed.clear()  # before the read: a change during it means read again
+                order, watch.handed = watch.handed, None
+                if order is None:
+                    order = await self._store.get(order_id)
                 if order is None:
                     return
-                watchers[changed] = order.status
+                watch.status = order.status
                 if order.version > sent:
                     sent = order.version
                     yield order
                     if order.status in FINAL:
                         return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), self._wait_interval())
+                    await asyncio.wait_for(watch.changed.wait(), self._wait_interval())
         finally:
-            watchers.pop(changed, None)
+            watchers.discard(watch)
             if not watchers:
                 self._watching.pop(order_id, None)
             if not self._watching:
                 self._quiet_since = asyncio.get_running_loop().time()
 
-    def heard(self, order_id: str) -> None:
-        """The order changed (this process moved it): its watches read it again now."""
-        self._notify(order_id)
+    def heard(self, order_id: str, order: Order | None = None) -> None:
+        """This process moved the order: its watches take ``order`` (the order as moved) when
+        given, else read it again, now."""
+        for watch in self._watching.get(order_id, ()):
+            if order is not None and (watch.handed is None
+                                      or order.version > watch.handed.version):
+                watch.handed = order
+            watch.changed.set()
 
     @property
     def streaming(self) -> bool:
@@ -143,11 +150,24 @@ class OrderWatcher:
     def _notify(self, order_id: str, status: Status | None = None) -> None:
         """Wake the order's watches; with the ``status`` the change set, only those that have
         not read the order in it yet (a move this process announced was read already)."""
-        for changed, seen in self._watching.get(order_id, {}).items():
-            if status is None or seen is not status:
-                changed.set()
+        for watch in self._watching.get(order_id, ()):
+            if status is None or watch.status is not status:
+                watch.handed = None  # another's change: read what the database holds
+                watch.changed.set()
 
     def _notify_all(self) -> None:
         for watchers in self._watching.values():
-            for changed in watchers:
-                changed.set()
+            for watch in watchers:
+                watch.changed.set()
+
+
+class _Watch:
+    """One watch: its wake-up, the status it last read, and the order as this process moved
+    it, if handed over since (then it needs no read)."""
+
+    __slots__ = ("changed", "handed", "status")
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self.status: Status | None = None
+        self.handed: Order | None = None
