@@ -19,6 +19,7 @@ from orders.catalogue import Catalog
 from orders.lifecycle import Actor, IllegalTransition, Status, check_move
 from orders.model import Order, new_order, request_fingerprint
 from orders.payments import PaymentGateway
+from orders.placing import OrderPlacer
 from orders.pricing import merge_lines, price_lines
 from orders.store import OrderStore
 from runtime.auth import Principal
@@ -30,7 +31,6 @@ from runtime.errors import (
     Unavailable,
 )
 from saga import Outbox, UnitOfWork
-from saga.tracing import carrier
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class OrderCommands:
         self._outbox = outbox
         self._catalog = catalog
         self._gateway = gateway
+        self._placer = OrderPlacer(store, outbox)
 
     async def place(
         self, caller: Principal, *, user_id: str, lines: Sequence[tuple[str, int]],
@@ -77,17 +78,8 @@ class OrderCommands:
         order = new_order(user_id=caller.user_id, lines=price_lines(requested, books),
                           payment_token=token, idempotency_key=key, fingerprint=fingerprint)
 
-        trace = carrier()  # the order's trace, for WatchOrder to link to
-
-        async def work(uow: UnitOfWork) -> None:
-            await self._store.insert(order, uow.session, trace=trace)
-            metrics.placed(uow)
-            uow.emit(ev.OrderPlaced(order_id=order.id, user_id=order.user_id, lines=[
-                ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity)
-                for line in order.lines]))
-
         try:
-            await self._outbox.run(work)
+            await self._placer.store(order)
         except DuplicateKeyError:
             if key is None or (winner := await self._store.by_idempotency_key(
                     caller.user_id, key)) is None:

@@ -101,6 +101,18 @@ class OrderStore:
             document["trace"] = trace
         await self.orders.insert_one(document, session=session)
 
+    async def insert_many(self, orders: Sequence[tuple[Order, dict[str, str]]],
+                          session: Session = None) -> None:
+        """Store new orders, each with its placing call's trace context, in one round trip;
+        raises ``DuplicateKeyError`` if any idempotency key is taken."""
+        documents = []
+        for order, trace in orders:
+            document = to_document(order)
+            if trace:
+                document["trace"] = trace
+            documents.append(document)
+        await self.orders.insert_many(documents, session=session)
+
     async def trace_of(self, order_id: str) -> dict[str, str]:
         """The trace context the order was placed in; empty if none was recorded."""
         found = await self.orders.find_one({"_id": order_id}, {"trace": 1})

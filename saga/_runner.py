@@ -79,13 +79,15 @@ class Outbox:
                 result = await work(uow)
             finally:
                 _current.reset(current)
+            origins = [(headers, trace) if o is None else (dict(o.headers), dict(o.trace))
+                       for o in uow.origins]
             if taker is None:
-                stored = [outbox_record(e, self.registry, headers, trace=trace)
-                          for e in uow.events]
+                stored = [outbox_record(e, self.registry, h, trace=t)
+                          for e, (h, t) in zip(uow.events, origins, strict=True)]
             else:  # leased to our relay, which attempts them at once
                 due_at = utcnow() + taker.lease
-                stored = [outbox_record(e, self.registry, headers, due_at=due_at, attempts=1,
-                                        trace=trace) for e in uow.events]
+                stored = [outbox_record(e, self.registry, h, due_at=due_at, attempts=1, trace=t)
+                          for e, (h, t) in zip(uow.events, origins, strict=True)]
             await self.store.insert(stored, session)
             return result
 
