@@ -9,10 +9,12 @@ holds one marker document once a fill from inventory's listing has completed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -31,6 +33,14 @@ class CatalogueStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._books = db[CATALOGUE]
         self._fills = db[FILLS]
+
+    @asynccontextmanager
+    async def changes(self) -> AsyncIterator[AsyncChangeStream[Document]]:
+        """A change stream of every write to the read model's entries, each event carrying
+        only the book's id."""
+        stream = await self._books.watch([{"$project": {"documentKey": 1}}])
+        async with stream:
+            yield stream
 
     async def books(self, book_ids: Sequence[str]) -> dict[str, BookInfo]:
         """The named books this read model knows, by id (unknown ones are left out)."""
