@@ -2,12 +2,14 @@
 
 Every ``PlaceOrder`` prices its lines from the read model (:mod:`orders.catalogue`); books
 change rarely (an admin's edit), orders come all the time, so the entries read are kept in
-memory and each order is priced without a round trip. Any change to an entry, from this
-instance or another, reaches the memory through one change stream of the ``catalogue``
-collection and makes it forget that book; the next order reads it again. An entry is
+memory and each order is priced without a round trip. A change to an entry written by this
+process makes the memory forget that book once it commits
+(:meth:`CatalogueStore.on_changed`); one written by another instance reaches it through one
+change stream of the ``catalogue`` collection. Either way the next order reads it again. An entry is
 remembered only while the stream is open, and a read that raced a change is not kept (each
 change bumps an epoch), so a price is at most one change-stream delivery behind the read model,
-its round trips 0.1 s apart (``runtime.change_feed``). If the stream fails, everything is
+its round trips a second apart (``runtime.change_feed``: prices change rarely, and reach the
+read model through the broker anyway). If the stream fails, everything is
 forgotten and every order reads the read model until it is open again.
 """
 
@@ -28,7 +30,7 @@ from runtime.change_feed import paced
 
 log = logging.getLogger(__name__)
 
-FEED_PACE_SECONDS = 0.1
+FEED_PACE_SECONDS = 1.0
 
 
 class CatalogueCache:
@@ -48,6 +50,7 @@ class CatalogueCache:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> CatalogueCache:
+        self._store.on_changed(self.forget)
         self._task = asyncio.create_task(self._follow(), name="catalogue-cache-stream")
         return self
 
@@ -77,6 +80,10 @@ class CatalogueCache:
                 self._books.clear()
             self._books.update(found)
         return found
+
+    def forget(self, book_id: str | None) -> None:
+        """The entry (``None``: every entry) changed: read it again next time."""
+        self._forget(book_id)
 
     def _forget(self, book_id: str | None) -> None:
         self._epoch += 1
