@@ -4,13 +4,14 @@ Starts its own user, inventory and orders services (``tests.stack.running_stack`
 ``BOOKSTORE_BENCH_MONGO_URL`` / ``BOOKSTORE_BENCH_AMQP_URL`` (else ``BOOKSTORE_TEST_*``), on
 loopback only, seeds books and customers, then runs, in order: the raw ceilings (idle and at
 ``--concurrency``), an idle saga (one order at a time), GetBookDetails and ListBooks alone,
-the closed loop and the open loop (``--phases`` picks some of them). Every phase is bounded
-in time and count; the run stops by itself and removes its databases and queues. ``--tracing``
-runs the services with every span sampled and exported over OTLP to a receiver in this process
-(``tests.otlp_receiver``), so CPU per confirmed order compares with a run without it. Without
-it the services know the receiver's endpoint but no exporter, and ``spans_received`` shows
-that nothing is exported. Results: ``bench/results/<timestamp>.json`` and
-``.png``, and a table on stdout. See ``bench.model`` for how the ratios are computed.
+the closed loop, the open loop and a burst (``--burst-customers`` people at once ordering
+the last ``--burst-copies`` copies of one book); ``--phases`` picks some of them. Every phase
+is bounded in time and count; the run stops by itself and removes its databases and queues.
+``--tracing`` runs the services with every span sampled and exported over OTLP to a receiver
+in this process (``tests.otlp_receiver``), so CPU per confirmed order compares with a run
+without it. Without it the services know the receiver's endpoint but no exporter, and
+``spans_received`` shows that nothing is exported. Results: ``bench/results/<timestamp>.json``
+and ``.png``, and a table on stdout. See ``bench.model`` for how the ratios are computed.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tests.stack import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, running_stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MEAN_LINES = 2.0  # orders have 1 to 3 lines, uniformly
-PHASES = ("ceilings", "idle", "reads", "closed", "open")
+PHASES = ("ceilings", "idle", "reads", "closed", "open", "burst")
 
 
 def env_url(kind: str, default: str) -> str:
@@ -128,6 +129,15 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
         results["cpu_per_confirmed_order_open_loop"] = {
             k: round(v / max(1, len(opened.confirm.latencies)), 4) for k, v in spent.items()}
         phases.append(("open loop", opened, start, start + seconds))
+
+        if "burst" in wanted:
+            rush = Recorder()
+            results["burst"] = await load.burst(
+                configs, (ADMIN_EMAIL, ADMIN_PASSWORD), rush, customers=args.burst_customers,
+                copies=args.burst_copies, watch_timeout=args.watch_timeout)
+            results["burst"] |= {"outcomes": dict(rush.outcomes), "errors": dict(rush.errors)}
+            results.update({k: v for k, v in results["burst"].items()
+                            if k.startswith("burst_")})
     finally:
         await shop.close()
     if "ceilings" not in wanted:
@@ -137,6 +147,7 @@ async def run(args: argparse.Namespace, stack: Stack, mongo_url: str,
         "minimum_confirm_ms": round(model.minimum_latency_ms(idle_ceilings), 2),
         "critical_path_round_trips": vars(model.critical_path(1)),
         "round_trips_per_order": vars(model.per_order(MEAN_LINES)),
+        "parts_cpu_ms_per_order": round(model.parts_cpu_ms(loaded_ceilings, MEAN_LINES), 3),
         "limits": model.throughput_limits(loaded_ceilings, MEAN_LINES)}
     results["ratios"] = model.ratios(results, idle_ceilings, loaded_ceilings, MEAN_LINES)
     return results, phases
@@ -167,6 +178,9 @@ def main() -> None:
     parser.add_argument("--max-orders", type=int, default=5000, help="closed-loop order cap")
     parser.add_argument("--idle-orders", type=int, default=30)
     parser.add_argument("--books", type=int, default=20)
+    parser.add_argument("--burst-customers", type=int, default=300,
+                        help="customers ordering the last copies of one book at once")
+    parser.add_argument("--burst-copies", type=int, default=7)
     parser.add_argument("--watch-timeout", type=float, default=60.0)
     parser.add_argument("--instances", type=int, default=1,
                         help="instances of every service; customers are spread over them")
@@ -184,10 +198,12 @@ def main() -> None:
     if not (1 <= args.concurrency <= 128 and 1 <= args.customers <= 256
             and 0 < args.rate <= 500 and 0 < args.seconds <= 300 and 1 <= args.books <= 200
             and 1 <= args.instances <= 4 and 1 <= args.prefetch <= 1000
+            and 1 <= args.burst_customers <= 1000 and 0 <= args.burst_copies <= 10**6
             and args.phases and set(args.phases) <= set(PHASES)):
         raise SystemExit("--concurrency 1..128, --customers 1..256, --rate up to 500, "
                          "--seconds up to 300, --books 1..200, --instances 1..4, "
-                         f"--prefetch 1..1000, --phases of {','.join(PHASES)}")
+                         "--prefetch 1..1000, --burst-customers 1..1000, "
+                         f"--phases of {','.join(PHASES)}")
     mongo_url = env_url("MONGO", "mongodb://127.0.0.1:27017/?retryWrites=false")
     amqp_url = env_url("AMQP", "amqp://guest:guest@127.0.0.1:5672/")
     RESULTS.mkdir(exist_ok=True)

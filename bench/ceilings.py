@@ -10,6 +10,10 @@ Each runs ``concurrency`` closed-loop workers for ``seconds`` from this process:
 * ``mongo_txn``: that ``insert_one`` in a transaction, committed with majority write concern,
   as ``Outbox.run`` commits: what a commit adds to a write.
 
+Each also reports ``cpu_ms``: this process's CPU per operation, the client's side of it (for
+``amqp_hop`` both the publish and the consume), which is what a service spends on the same
+operation; ``bench.model`` adds them up into what one order's parts cost.
+
 Each first runs untimed for a moment (a fresh server's first writes create files and caches),
 so a ceiling measures the part, not its start-up.
 """
@@ -38,7 +42,8 @@ WARM_UP_SECONDS = 0.5
 async def closed_loop(series: Series, concurrency: int, seconds: float,
                       call: Callable[[int], Awaitable[object]]) -> float:
     """Run ``call(worker)`` back to back on each worker until ``seconds`` pass, after an
-    untimed warm-up; returns the timed seconds."""
+    untimed warm-up; returns the timed seconds. The CPU this process spends meanwhile (every
+    thread: grpc's and the driver's too) is kept on ``series`` as the client's cost."""
     warm_until = time.perf_counter() + WARM_UP_SECONDS
     while time.perf_counter() < warm_until:
         await asyncio.gather(*(call(i) for i in range(concurrency)))
@@ -50,8 +55,9 @@ async def closed_loop(series: Series, concurrency: int, seconds: float,
             await call(i)
             series.add(started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    series.cpu_seconds = time.process_time() - cpu
     return time.perf_counter() - started
 
 

@@ -72,10 +72,12 @@ async def browse(shop: Shop, who: BookstoreClient, rng: random.Random, rec: Reco
 
 
 async def order(shop: Shop, who: BookstoreClient, rng: random.Random, rec: Recorder,
-                started: float, watch_timeout: float) -> None:
-    """Place 1 to 3 lines and follow the order until it leaves PENDING."""
-    lines = [OrderLine(book, rng.randint(1, 2))
-             for book in rng.sample(shop.books, rng.randint(1, 3))]
+                started: float, watch_timeout: float,
+                lines: list[OrderLine] | None = None) -> None:
+    """Place ``lines`` (else 1 to 3 random ones) and follow the order until it leaves
+    PENDING."""
+    lines = lines or [OrderLine(book, rng.randint(1, 2))
+                      for book in rng.sample(shop.books, rng.randint(1, 3))]
     placed = await who.place_order(lines)
     rec.place.add(started)
     status = placed.status
@@ -166,3 +168,50 @@ async def reads_only(rec: Recorder, shop: Shop, *, concurrency: int, seconds: fl
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     return time.perf_counter() - started
+
+
+async def burst(configs: Sequence[ClientConfig], admin: tuple[str, str], rec: Recorder, *,
+                customers: int, copies: int, watch_timeout: float) -> dict[str, float]:
+    """``customers`` people, all at once, each order one copy of a book with ``copies`` left:
+    a sale's first second. Returns PlaceOrder p50/p99 and how long until every order left
+    PENDING (or its watch gave up); outcomes are counted on ``rec``."""
+    async with BookstoreClient(configs[0]) as bs:
+        await bs.login(*admin)
+        body = f"979{uuid.uuid4().int % 10**9:09d}"
+        book = await bs.add_book(title="Bench Last Copies", author="Bench",
+                                 isbn=body + isbn13_check_digit(body), price_cents=999,
+                                 stock=copies)
+    people: list[BookstoreClient] = []
+    signing_up = asyncio.Semaphore(16)
+
+    async def sign_up(i: int) -> None:
+        async with signing_up:
+            person = BookstoreClient(configs[i % len(configs)])
+            people.append(person)
+            email = f"burst-{uuid.uuid4().hex[:10]}-{i}@bench.example"
+            await person.register(f"Burst Customer {i}", email, PASSWORD)
+            await person.login(email, PASSWORD)
+
+    try:
+        await asyncio.gather(*(sign_up(i) for i in range(customers)))
+        began = time.perf_counter()
+
+        shop = Shop([book.id], people)
+
+        async def one(who: BookstoreClient) -> None:
+            try:
+                await order(shop, who, random.Random(0), rec,  # noqa: S311
+                            time.perf_counter(), watch_timeout, [OrderLine(book.id, 1)])
+            except BookstoreClientError as exc:
+                rec.errors[type(exc).__name__] += 1
+
+        await asyncio.gather(*(one(who) for who in people))
+        settled = time.perf_counter() - began
+    finally:
+        for person in people:
+            await person.close()
+    place = rec.place.summary(settled)
+    return {"customers": customers, "copies": copies,
+            "burst_place_order_p50_ms": place["p50_ms"],
+            "burst_place_order_p99_ms": place["p99_ms"],
+            "burst_settle_seconds": round(settled, 3)}

@@ -42,6 +42,13 @@ over many events under load); the broker carries 3 messages; gRPC serves 2 + L u
 (the browse's ListBooks and L GetBookDetails, and PlaceOrder). Catalogue events come from
 admin writes only, so an order carries none. Ratios under 1 are the share of the raw parts'
 speed the saga gets.
+
+**What an order's parts cost in CPU**: the client's side of every operation one visit needs,
+each at its loaded ceiling's ``cpu_ms``: the visit's 4 gRPC calls (ListBooks, GetBookDetails,
+PlaceOrder, WatchOrder), 3 broker hops (a publish and a consume each) and the database round
+trips above, a commit at what ``mongo_txn`` adds to ``mongo_write``. The orders and inventory
+processes' CPU per confirmed order over that is ``services_cpu_per_order_over_parts``: 1.0
+would be services that add nothing to the libraries they call.
 """
 
 from __future__ import annotations
@@ -103,6 +110,21 @@ def minimum_latency_ms(idle: Figures, lines: float = 1) -> float:
             + path.commits * commit_ms(idle))
 
 
+CALLS_PER_VISIT = 4  # ListBooks, GetBookDetails, PlaceOrder, WatchOrder
+MESSAGES_PER_ORDER = 3  # OrderPlaced, StockReserved, OrderConfirmed
+
+
+def parts_cpu_ms(loaded: Figures, lines: float) -> float:
+    """Client-side CPU (ms) of the operations one order needs, at the loaded ceilings."""
+    work = per_order(lines)
+    write = loaded["mongo_write"]["cpu_ms"]
+    commit = max(0.0, loaded["mongo_txn"]["cpu_ms"] - write)
+    return (CALLS_PER_VISIT * loaded["grpc_unary"]["cpu_ms"]
+            + MESSAGES_PER_ORDER * loaded["amqp_hop"]["cpu_ms"]
+            + work.reads * loaded["mongo_read"]["cpu_ms"] + work.writes * write
+            + work.commits * commit)
+
+
 def throughput_limits(loaded: Figures, lines: float) -> dict[str, float]:
     """Confirmed orders/s each resource allows at the measured ceilings; ``model`` is the min."""
     work = per_order(lines)
@@ -125,9 +147,12 @@ def ratios(results: dict[str, object], idle: Figures, loaded: Figures,
     closed = results["closed_loop"]
     idle_run = results["idle"]
     reads = results["reads"]
+    cpu = results["cpu_per_confirmed_order"]
     assert isinstance(closed, dict)
     assert isinstance(idle_run, dict)
     assert isinstance(reads, dict)
+    assert isinstance(cpu, dict)
+    services_ms = 1000 * (cpu.get("orders", 0.0) + cpu.get("inventory", 0.0))
     limits = throughput_limits(loaded, lines)
     minimum = minimum_latency_ms(idle)
     unary = loaded["grpc_unary"]["per_s"]
@@ -136,4 +161,5 @@ def ratios(results: dict[str, object], idle: Figures, loaded: Figures,
         "confirmed_per_s_over_model": round(closed["confirmed_per_s"] / limits["model"], 3),
         "get_book_qps_over_unary": round(reads["get_book"]["per_s"] / unary, 3),
         "list_books_qps_over_unary": round(reads["list_books"]["per_s"] / unary, 3),
+        "services_cpu_per_order_over_parts": round(services_ms / parts_cpu_ms(loaded, lines), 2),
     }

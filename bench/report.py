@@ -34,6 +34,12 @@ def table(results: dict[str, Any]) -> str:
                      f"errors {run['errors']}"))
         add("  PlaceOrder", run["place"])
         add("  PlaceOrder→CONFIRMED", run["confirm"])
+    burst = results["burst"]
+    rows.append((f"[burst] {burst['customers']} customers, {burst['copies']} copies",
+                 f"PlaceOrder p50 {burst['burst_place_order_p50_ms']:.1f} ms, "
+                 f"p99 {burst['burst_place_order_p99_ms']:.1f} ms; all settled in "
+                 f"{burst['burst_settle_seconds']:.2f} s; outcomes {burst['outcomes']}, "
+                 f"errors {burst['errors']}"))
     rows.append(("[reads] closed loop", f"concurrency {results['reads']['concurrency']}"))
     add("  GetBookDetails", results["reads"]["get_book"])
     add("  ListBooks", results["reads"]["list_books"])
@@ -49,6 +55,9 @@ def table(results: dict[str, Any]) -> str:
                  str(results["cpu_per_confirmed_order_open_loop"])))
     if "spans_received" in results:
         rows.append(("[spans received]", str(results["spans_received"])))
+    if "model" in results:
+        rows.append(("[parts' client cpu ms / order]",
+                     str(results["model"]["parts_cpu_ms_per_order"])))
     rows.append(("[database ops / confirmed order]",
                  str(results["database_ops_per_confirmed_order"])))
     for name, value in results.get("ratios", {}).items():

@@ -32,6 +32,7 @@ from inventory.stock import StockLedger
 from inventory.stock_store import StockStore
 from inventory.store import BookStore
 from runtime.mongo import make_client
+from saga._envelope import CONTENT_TYPE
 
 
 async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: str) -> None:
@@ -68,7 +69,7 @@ async def main(events: int, books: int, stock: int, mongo_url: str, amqp_url: st
             started = time.perf_counter()
             for body, message_id in messages:
                 await exchange.publish(aio_pika.Message(
-                    body, message_id=message_id, type="OrderPlaced",
+                    body, message_id=message_id, type="OrderPlaced", content_type=CONTENT_TYPE,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key="OrderPlaced")
             await asyncio.wait_for(done.wait(), 600)
             seconds = time.perf_counter() - started

@@ -24,6 +24,7 @@ class Series:
     name: str
     ends: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    cpu_seconds: float | None = None  # this process's CPU over the run, when measured
 
     def add(self, started: float, ended: float | None = None) -> None:
         ended = time.perf_counter() if ended is None else ended
@@ -33,9 +34,13 @@ class Series:
     def summary(self, seconds: float) -> dict[str, float]:
         """Count, rate over ``seconds`` and p50/p95/p99 in milliseconds."""
         ms = [x * 1000 for x in self.latencies]
-        return {"count": len(ms), "per_s": round(len(ms) / seconds, 1) if seconds else 0.0,
-                "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
-                "p99_ms": round(percentile(ms, 99), 2)}
+        figures = {"count": len(ms), "per_s": round(len(ms) / seconds, 1) if seconds else 0.0,
+                   "p50_ms": round(percentile(ms, 50), 2),
+                   "p95_ms": round(percentile(ms, 95), 2),
+                   "p99_ms": round(percentile(ms, 99), 2)}
+        if self.cpu_seconds is not None and ms:
+            figures["cpu_ms"] = round(self.cpu_seconds * 1000 / len(ms), 4)
+        return figures
 
 
 @dataclass

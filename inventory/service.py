@@ -69,7 +69,10 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
             title=request.title, author=request.author, isbn=request.isbn,
             price_cents=request.price_cents, stock_count=request.stock,
             description=request.description, year=request.published_year)
-        return pb.BookResponse(book=to_proto(await self._writes.add(book)))
+        added = await self._writes.add(book)
+        if self._cache is not None:
+            self._cache.forget(added.id)  # its pages: the book is on one now
+        return pb.BookResponse(book=to_proto(added))
 
     async def UpdateBook(self, request: pb.BookUpdateRequest, context: Context) -> pb.BookResponse:
         self._verifier.authenticate(context).require_admin()
@@ -134,9 +137,9 @@ class InventoryService(pb_grpc.InventoryServiceServicer):
                          maximum=validation.MAX_PAGE_SIZE)
         print_ = paging.fingerprint(book_filter, words, sort)
         after = paging.decode(token, sort, print_)
-        page = await self._store.page(BookQuery(book_filter, words, sort, size, after))
+        page = await self._reads.page(BookQuery(book_filter, words, sort, size, after))
         next_token = "" if page.next_cursor is None else paging.encode(page.next_cursor, print_)
-        return pb.ListBooksResponse(books=[to_proto(b) for b in page.books],
+        return pb.ListBooksResponse(books=[book_response(b).book for b in page.books],
                                     next_page_token=next_token)
 
 

@@ -31,6 +31,9 @@ from saga import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+SHORT_BOOKS_REMEMBERED = 1000
+
+
 class StockCorruptedError(Exception):
     """Counters disagree with a reservation; moving stock now would break the invariant."""
 
@@ -38,6 +41,12 @@ class StockCorruptedError(Exception):
 class StockLedger:
     def __init__(self, store: StockStore) -> None:
         self._store = store
+        # Copies left when a hold last failed, per book (forgotten when a hold succeeds).
+        # An order asking more than that does not wait for its turn on the books: its hold
+        # fails on its own conditional update, so the sale of the last copies does not make
+        # every later order for them queue to be refused. Only a hint: the conditional
+        # updates decide, and a stale figure costs at most a retried transaction.
+        self._short: dict[str, int] = {}
 
     async def reserve(
         self, order_id: str, lines: Sequence[Line], uow: UnitOfWork, *, user_id: str = ""
@@ -45,7 +54,9 @@ class StockLedger:
         """Hold every line or none; ``None`` when this order was already answered.
         ``user_id`` (the order's owner) is kept with the reservation."""
         merged = merge_lines(lines)
-        await uow.take_turns(line.book_id for line in merged)
+        if not any(self._short.get(line.book_id, line.quantity) < line.quantity
+                   for line in merged):
+            await uow.take_turns(line.book_id for line in merged)
         # Claim the order first: it both checks for an earlier answer (or a tombstone) and
         # records this one.
         if not await self._store.claim(order_id, tuple(merged), uow.session, user_id=user_id):
@@ -107,8 +118,11 @@ class StockLedger:
         for line in lines:
             if await self._store.hold(line, uow.session):
                 taken.append(line)
+                self._short.pop(line.book_id, None)
                 continue
             available = await self._store.available(line.book_id, uow.session)
+            if available is not None:
+                self._note_short(line.book_id, available)
             failed.append(FailedLine(
                 line.book_id, line.quantity, available or 0,
                 Reason.UNKNOWN_BOOK if available is None else Reason.INSUFFICIENT_STOCK))
@@ -117,12 +131,23 @@ class StockLedger:
                 await self._move(line, uow, take="reserved", give="available")
         return failed
 
+    def _note_short(self, book_id: str, available: int) -> None:
+        self._short.pop(book_id, None)
+        self._short[book_id] = available
+        if len(self._short) > SHORT_BOOKS_REMEMBERED:
+            del self._short[next(iter(self._short))]
+
     async def _leave(
         self, order_id: str, source: State, target: State, uow: UnitOfWork
     ) -> tuple[Line, ...] | None:
         """Move the reservation from ``source`` to ``target``, taking turns on its books; its
-        lines, or ``None`` if it was not in ``source`` (duplicates change nothing)."""
-        reservation = await self._store.reservation(order_id, uow.session, state=source)
+        lines, or ``None`` if it was not in ``source`` (duplicates change nothing).
+
+        Its lines are read outside the transaction (they never change once held), so the
+        turn is taken before the transaction's first statement: its snapshot then starts after
+        the previous holder committed, and the stock moves do not conflict with that holder's.
+        The conditional move checks the state inside it."""
+        reservation = await self._store.reservation(order_id, None, state=source)
         if reservation is None:
             return None
         await uow.take_turns(line.book_id for line in reservation.lines)

@@ -70,9 +70,10 @@ class StockStore:
             upsert=True, session=session)
         return claim.upserted_id is not None
 
-    async def reservation(self, order_id: str, session: AsyncClientSession, *,
+    async def reservation(self, order_id: str, session: AsyncClientSession | None, *,
                           state: State | None = None) -> Reservation | None:
-        """The order's reservation (only if in ``state``, when given)."""
+        """The order's reservation (only if in ``state``, when given); with no ``session``,
+        as committed now, outside any transaction."""
         query: Document = {"_id": order_id}
         if state is not None:
             query["state"] = state

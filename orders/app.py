@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orders import metrics
 from orders.catalogue import Catalog, CatalogueHandlers, ReadModelCatalogue
+from orders.catalogue_cache import CatalogueCache
 from orders.catalogue_fill import CatalogueFill
 from orders.catalogue_store import CatalogueStore
 from orders.commands import OrderCommands
@@ -56,6 +57,7 @@ def wire(store: OrderStore, outbox: Outbox, catalog: Catalog, gateway: PaymentGa
     sweeper = Sweeper(store, commands, timeout=timedelta(seconds=settings.order_timeout_seconds),
                       interval=settings.sweep_interval)
     watcher = OrderWatcher(store)
+    store.on_moved(watcher.heard)
     service = OrderService(commands, store, watcher, verifier, Journal(outbox.db))
     return OrderParts(store, commands, sweeper, watcher, service)
 
@@ -92,9 +94,9 @@ async def assemble(settings: OrdersSettings, db: AsyncDatabase[Document]
     metrics.start_at_zero()
     async with (balanced_channel(settings.inventory_addr) as channel,
                 saga_participant(settings, db, table) as saga,
-                messaging_admin(saga.operations, verifier) as admin):
-        parts = wire(store, saga.outbox, ReadModelCatalogue(catalogue), gateway, verifier,
-                     settings)
+                messaging_admin(saga.operations, verifier) as admin,
+                CatalogueCache(ReadModelCatalogue(catalogue), catalogue) as priced):
+        parts = wire(store, saga.outbox, priced, gateway, verifier, settings)
         # The participant has bound the queue to the catalogue events: the fill misses none.
         background = [
             asyncio.create_task(parts.sweeper.run(), name="order-sweeper"),

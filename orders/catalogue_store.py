@@ -9,10 +9,13 @@ holds one marker document once a fill from inventory's listing has completed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from pymongo import UpdateOne
+from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -20,6 +23,7 @@ from pymongo.errors import BulkWriteError
 from orders.model import utc_now
 from orders.pricing import BookInfo
 from runtime.mongo import Document
+from saga.unit_of_work import current_unit_of_work
 
 CATALOGUE = "catalogue"
 FILLS = "catalogue_fill"
@@ -31,6 +35,29 @@ class CatalogueStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._books = db[CATALOGUE]
         self._fills = db[FILLS]
+        self._changed: list[Callable[[str | None], None]] = []
+
+    def on_changed(self, callback: Callable[[str | None], None]) -> None:
+        """Call ``callback(book_id)`` once this store's write of an entry is committed
+        (``None``: any entry, after a fill): how a memory of it in this process forgets it at
+        once, not a change-stream round trip later."""
+        self._changed.append(callback)
+
+    def _announce(self, book_id: str | None, session: AsyncClientSession | None) -> None:
+        uow = current_unit_of_work() if session is not None else None
+        for callback in self._changed:
+            if uow is None:
+                callback(book_id)
+            else:
+                uow.after_commit(functools.partial(callback, book_id))
+
+    @asynccontextmanager
+    async def changes(self) -> AsyncIterator[AsyncChangeStream[Document]]:
+        """A change stream of every write to the read model's entries, each event carrying
+        only the book's id."""
+        stream = await self._books.watch([{"$project": {"documentKey": 1}}])
+        async with stream:
+            yield stream
 
     async def books(self, book_ids: Sequence[str]) -> dict[str, BookInfo]:
         """The named books this read model knows, by id (unknown ones are left out)."""
@@ -47,13 +74,17 @@ class CatalogueStore:
         held = await self._books.find_one({"_id": book.id}, {"version": 1}, session=session)
         if held is None:
             await self._books.insert_one(_to_document(book, utc_now()), session=session)
+            self._announce(book.id, session)
             return True
         if held.get("version", 0) >= book.version:
             return False
         result = await self._books.update_one(
             {"_id": book.id, "version": {"$lt": book.version}},
             {"$set": _to_document(book, utc_now())}, session=session)
-        return result.modified_count == 1
+        if result.modified_count != 1:
+            return False
+        self._announce(book.id, session)
+        return True
 
     async def apply_listing(self, books: Iterable[BookInfo]) -> None:
         """Write each listed book unless a newer entry is held (outside any transaction).
@@ -73,6 +104,8 @@ class CatalogueStore:
             if exc.details.get("writeConcernErrors") or any(
                     error.get("code") != _DUPLICATE_KEY for error in errors):
                 raise
+        finally:
+            self._announce(None, None)
 
     async def filled_at(self) -> datetime | None:
         """When a fill from inventory's listing last completed; ``None`` if none ever did."""

@@ -19,11 +19,18 @@ from orders.catalogue import Catalog
 from orders.lifecycle import Actor, IllegalTransition, Status, check_move
 from orders.model import Order, new_order, request_fingerprint
 from orders.payments import PaymentGateway
+from orders.placing import OrderPlacer
 from orders.pricing import merge_lines, price_lines
 from orders.store import OrderStore
 from orders.tracing import remember_placed
 from runtime.auth import Principal
-from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from runtime.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from saga import Outbox, UnitOfWork
 from saga.tracing import carrier
 
@@ -41,6 +48,7 @@ class OrderCommands:
         self._outbox = outbox
         self._catalog = catalog
         self._gateway = gateway
+        self._placer = OrderPlacer(store, outbox)
 
     async def place(
         self, caller: Principal, *, user_id: str, lines: Sequence[tuple[str, int]],
@@ -60,30 +68,26 @@ class OrderCommands:
         token = payment_token.strip()
         fingerprint = request_fingerprint(
             ((line.book_id, line.quantity) for line in requested), token)
-        if key is not None and (earlier := await self._store.by_idempotency_key(
-                caller.user_id, key)) is not None:
-            return _same_request(earlier, fingerprint)
-        books = await self._catalog.books(line.book_id for line in requested)
+        # A repeated key is found by the insert (the key decides the order's ``_id``), not
+        # by a read before it: the usual, new order costs no read for it.
+        try:
+            books = await self._catalog.books(line.book_id for line in requested)
+        except (NotFound, Unavailable):
+            if key is not None and (earlier := await self._store.by_idempotency_key(
+                    caller.user_id, key)) is not None:
+                return _same_request(earlier, fingerprint)  # placed before the book went
+            raise
         order = new_order(user_id=caller.user_id, lines=price_lines(requested, books),
                           payment_token=token, idempotency_key=key, fingerprint=fingerprint)
 
-        trace = carrier()  # the order's trace, for WatchOrder to link to
-
-        async def work(uow: UnitOfWork) -> None:
-            await self._store.insert(order, uow.session, trace=trace)
-            metrics.placed(uow)
-            uow.emit(ev.OrderPlaced(order_id=order.id, user_id=order.user_id, lines=[
-                ev.OrderLineItem(book_id=line.book_id, quantity=line.quantity)
-                for line in order.lines]))
-
         try:
-            await self._outbox.run(work)
+            await self._placer.store(order)
         except DuplicateKeyError:
             if key is None or (winner := await self._store.by_idempotency_key(
                     caller.user_id, key)) is None:
                 raise
-            return _same_request(winner, fingerprint)  # the same key won a race a moment ago
-        remember_placed(order.id, trace)
+            return _same_request(winner, fingerprint)  # placed before, or a moment ago
+        remember_placed(order.id, carrier())  # the context the placer stored it with
         log.info("order placed", extra={"order_id": order.id, "total_cents": order.total_cents})
         return order
 

@@ -23,12 +23,13 @@ If a settlement loses a race (the order moved since it was read), the handler ra
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from contracts.bookstore.events.v1 import events_pb2 as ev
 from orders import metrics
 from orders.catalogue import CatalogueHandlers
 from orders.lifecycle import Actor, Status, sources_of
-from orders.model import OrderLine
+from orders.model import Order, OrderLine
 from orders.payments import PaymentGateway, PaymentResult, charge_with_retry
 from orders.store import OrderStore
 from orders.tracing import payment_span
@@ -47,6 +48,15 @@ REJECTION_TEXT = {
     ev.REJECTION_REASON_ORDER_CANCELLED: "order was cancelled",
     ev.REJECTION_REASON_HOLD_EXPIRED: "stock hold expired",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What the charge step hands the settle step: the order as it was charged (PENDING) and
+    the gateway's answer."""
+
+    order: Order
+    result: PaymentResult
 
 
 class OrderChanged(Exception):  # noqa: N818 - a retry signal, named for what happened
@@ -89,7 +99,7 @@ class OrderHandlers:
                             for line in lines if line.rejection_reason)
         reason = f"stock unavailable: {summary or 'reservation refused'}"
         if not await self._store.transition(order.id, {Status.PENDING}, Status.REJECTED, reason,
-                                            session=uow.session, lines=lines):
+                                            session=uow.session, lines=lines, was=order):
             raise OrderChanged(order.id)
         metrics.moved(Status.PENDING, Status.REJECTED, order.created_at, uow)
         log.info("order rejected", extra={"order_id": order.id})
@@ -108,7 +118,7 @@ class OrderHandlers:
         uow.emit(ev.OrderCancelled(order_id=order_id, reason=HOLD_EXPIRED))
         log.warning("order cancelled: stock hold expired", extra={"order_id": order_id})
 
-    async def charge(self, event: ev.StockReserved) -> PaymentResult | None:
+    async def charge(self, event: ev.StockReserved) -> Charge | None:
         """Outside any transaction: charge a PENDING order; ``None`` if there is nothing to pay."""
         assert not in_transaction(), "the payment gateway is never called in a transaction"
         order = await self._store.get(event.order_id)
@@ -124,11 +134,18 @@ class OrderHandlers:
                 raise
             span.set_attribute("payment.approved", result.approved)
         metrics.payment("charged" if result.approved else "declined")
-        return result
+        return Charge(order, result)
 
-    async def settle(self, event: ev.StockReserved, result: PaymentResult | None,
+    async def settle(self, event: ev.StockReserved, charge: Charge | None,
                      uow: UnitOfWork) -> None:
-        """In the consumer's transaction: confirm or cancel on the charge's answer."""
+        """In the consumer's transaction: confirm or cancel on the charge's answer.
+
+        The usual case needs no read: the order was PENDING when charged, and the move's
+        filter (PENDING only) checks it still is. Only a move that finds it changed reads it
+        to see what happened meanwhile."""
+        if charge is not None and await self._settle_pending(charge, uow):
+            return
+        result = None if charge is None else charge.result
         order = await self._store.get(event.order_id, uow.session)
         if order is None:
             # A forged or replayed OrderPlaced, or one from before a restore: nothing here will
@@ -150,24 +167,33 @@ class OrderHandlers:
             return
         if result is None:  # it was not PENDING when charged, and is again: read it afresh
             raise OrderChanged(order.id)
+        if not await self._settle_pending(Charge(order, result), uow):
+            raise OrderChanged(order.id)
+
+    async def _settle_pending(self, charge: Charge, uow: UnitOfWork) -> bool:
+        """Confirm or cancel the order on the charge's answer if it is PENDING; ``False`` if
+        it was not (nothing written)."""
+        order, result = charge.order, charge.result
         if result.approved:
             moved = await self._store.transition(
                 order.id, sources_of(Status.CONFIRMED, Actor.SAGA), Status.CONFIRMED,
-                "paid", session=uow.session, payment_reference=result.reference)
+                "paid", session=uow.session, payment_reference=result.reference, was=order)
             if moved:
                 uow.emit(ev.OrderConfirmed(order_id=order.id,
                                            payment_reference=result.reference))
         else:
             reason = f"payment declined: {result.decline_reason}"
             moved = await self._store.transition(
-                order.id, {Status.PENDING}, Status.CANCELLED, reason, session=uow.session)
+                order.id, {Status.PENDING}, Status.CANCELLED, reason, session=uow.session,
+                was=order)
             if moved:
                 uow.emit(ev.OrderCancelled(order_id=order.id, reason=reason))
         if not moved:
-            raise OrderChanged(order.id)
+            return False
         metrics.moved(Status.PENDING, Status.CONFIRMED if result.approved else Status.CANCELLED,
                       order.created_at, uow)
         log.info("order settled", extra={"order_id": order.id, "approved": result.approved})
+        return True
 
 
 def subscriptions(handlers: OrderHandlers, catalogue: CatalogueHandlers) -> Subscriptions:

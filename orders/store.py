@@ -8,7 +8,9 @@ purpose: some MongoDB-compatible servers run it as a collection scan.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+import dataclasses
+import functools
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -22,10 +24,17 @@ from pymongo.errors import PyMongoError
 from orders.lifecycle import Status
 from orders.model import Order, OrderLine, StatusChange, keyed_order_id, utc_now
 from orders.paging import Position
+from runtime.change_feed import paced
+from saga.unit_of_work import current_unit_of_work
 
 Document = dict[str, Any]
 PAYMENT_DUE = "payment_due"
 Session = AsyncClientSession | None
+_STATUSES = frozenset(status.value for status in Status)
+# Round trips of the shared change stream start at least this far apart (see
+# ``runtime.change_feed``): it is how one instance hears of the others' changes, while its
+# own are announced in process at once.
+FEED_PACE_SECONDS = 0.1
 
 
 class ChangeFeedError(Exception):
@@ -35,21 +44,44 @@ class ChangeFeedError(Exception):
 class UpdatedIds:
     """The ids of updated orders, as the change stream delivers them."""
 
-    def __init__(self, stream: AsyncChangeStream[Document]) -> None:
-        self._stream = stream
+    def __init__(self, stream: AsyncChangeStream[Document], pace: float) -> None:
+        self._changes = paced(stream, pace)
 
-    async def next(self) -> str | None:
-        """The next updated order's id, or ``None`` if none came within the stream's wait."""
+    async def next(self) -> tuple[str, Status | None] | None:
+        """The next moved order's id and the status it was moved to (``None`` for a
+        replacement), or ``None`` if nothing came within the stream's wait."""
         try:
-            change = await self._stream.try_next()
+            change = await anext(self._changes)
         except PyMongoError as exc:
             raise ChangeFeedError(str(exc)) from exc
-        return None if change is None else str(change["documentKey"]["_id"])
+        if change is None:
+            return None
+        fields = (change.get("updateDescription") or {}).get("updatedFields") or {}
+        status = fields.get("status")
+        return (str(change["documentKey"]["_id"]),
+                Status(status) if status in _STATUSES else None)
 
 
 class OrderStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *,
+                 feed_pace: float = FEED_PACE_SECONDS) -> None:
         self.orders = db["orders"]
+        self._feed_pace = feed_pace
+        self._moved: list[Callable[[str, Order | None], None]] = []
+
+    def on_moved(self, callback: Callable[[str, Order | None], None]) -> None:
+        """Call ``callback(order_id, order)`` whenever this store moves an order to another
+        status, once the move is committed: how a watch in this process hears of it at once.
+        ``order`` is the order as moved when the mover knew it before (else ``None``)."""
+        self._moved.append(callback)
+
+    def _announce(self, order_id: str, order: Order | None, session: Session) -> None:
+        uow = current_unit_of_work() if session is not None else None
+        for callback in self._moved:
+            if uow is None:
+                callback(order_id, order)
+            else:
+                uow.after_commit(functools.partial(callback, order_id, order))
 
     async def ensure_indexes(self) -> None:
         await self.orders.create_index(
@@ -68,6 +100,18 @@ class OrderStore:
         if trace:
             document["trace"] = trace
         await self.orders.insert_one(document, session=session)
+
+    async def insert_many(self, orders: Sequence[tuple[Order, dict[str, str]]],
+                          session: Session = None) -> None:
+        """Store new orders, each with its placing call's trace context, in one round trip;
+        raises ``DuplicateKeyError`` if any idempotency key is taken."""
+        documents = []
+        for order, trace in orders:
+            document = to_document(order)
+            if trace:
+                document["trace"] = trace
+            documents.append(document)
+        await self.orders.insert_many(documents, session=session)
 
     async def trace_of(self, order_id: str) -> dict[str, str]:
         """The trace context the order was placed in; empty if none was recorded."""
@@ -92,9 +136,12 @@ class OrderStore:
         self, order_id: str, sources: Collection[Status], target: Status, reason: str,
         *, session: Session = None, lines: Sequence[OrderLine] | None = None,
         payment_reference: str | None = None, refund_due: bool = False,
-        at: datetime | None = None,
+        at: datetime | None = None, was: Order | None = None,
     ) -> bool:
-        """Move the order to ``target`` if it is in one of ``sources``; ``True`` if it moved."""
+        """Move the order to ``target`` if it is in one of ``sources``; ``True`` if it moved.
+        ``was``: the order as the caller read it, if its history cannot have grown since (it
+        was in a source status and moves only once from it): its watches are then handed the
+        moved order instead of reading it."""
         now = at or utc_now()
         changes: Document = {"status": target.value, "updated_at": now}
         if reason:
@@ -110,7 +157,16 @@ class OrderStore:
             {"$set": changes,
              "$push": {"history": {"status": target.value, "at": now, "reason": reason}}},
             session=session)
-        return result.modified_count == 1
+        if result.modified_count != 1:
+            return False
+        moved = None if was is None else dataclasses.replace(
+            was, status=target, updated_at=now, reason=reason or was.reason,
+            lines=was.lines if lines is None else tuple(lines),
+            payment_reference=(was.payment_reference if payment_reference is None
+                               else payment_reference),
+            history=(*was.history, StatusChange(target, now, reason)))
+        self._announce(order_id, moved, session)
+        return True
 
     async def note_payment_due(self, order_id: str, amount_cents: int) -> bool:
         """Record, once, that a PENDING order is about to be charged: a step in its history
@@ -135,15 +191,19 @@ class OrderStore:
 
     @asynccontextmanager
     async def updated_ids(self, *, max_await_ms: int) -> AsyncIterator[UpdatedIds]:
-        """A change stream of every order update, each event carrying only the order's id;
-        raises :class:`ChangeFeedError` if the server cannot open one."""
+        """A change stream of every change of an order's status (an update that sets it, or a
+        replacement), each event carrying only the order's id; raises
+        :class:`ChangeFeedError` if the server cannot open one."""
         try:
             stream = await self.orders.watch(
-                [{"$match": {"operationType": {"$in": ["update", "replace"]}}},
-                 {"$project": {"documentKey": 1}}],
+                [{"$match": {"$or": [
+                    {"operationType": "replace"},
+                    {"operationType": "update",
+                     "updateDescription.updatedFields.status": {"$exists": True}}]}},
+                 {"$project": {"documentKey": 1, "updateDescription.updatedFields.status": 1}}],
                 max_await_time_ms=max_await_ms)
             async with stream:
-                yield UpdatedIds(stream)
+                yield UpdatedIds(stream, self._feed_pace)
         except PyMongoError as exc:  # opening or closing it
             raise ChangeFeedError(str(exc)) from exc
 

@@ -1,6 +1,11 @@
 """Following orders as they change: what ``WatchOrder`` streams.
 
-One MongoDB change stream per process serves every watch (:meth:`OrderStore.updated_ids`).
+An order moved by this process is announced to its watches as soon as the move commits
+(:meth:`OrderStore.on_moved`, wired to :meth:`OrderWatcher.heard`), with the order as moved
+when the mover knew it (the saga's settlements do): no database work at all.
+Moves made by other instances arrive through one MongoDB change stream per process, which
+serves every watch (:meth:`OrderStore.updated_ids`) and carries only status changes, its round
+trips spaced (``runtime.change_feed``) so a busy database is not asked once per write.
 Each stream the server keeps open costs it work on *every* write (the stream's cursor wakes
 and scans the new entries), so a stream per watch made the database's cost grow with watches
 times writes; one shared stream keeps it flat. The shared stream carries only the ids of
@@ -29,7 +34,7 @@ import contextvars
 import logging
 from collections.abc import AsyncGenerator
 
-from orders.lifecycle import FINAL
+from orders.lifecycle import FINAL, Status
 from orders.model import Order
 from orders.store import ChangeFeedError, OrderStore
 
@@ -43,38 +48,50 @@ class OrderWatcher:
         self._quiet_interval = quiet_interval
         self._poll_interval = poll_interval
         self._linger = linger
-        self._watching: dict[str, set[asyncio.Event]] = {}
+        self._watching: dict[str, set[_Watch]] = {}
         self._feed: asyncio.Task[None] | None = None
         self._open: asyncio.Future[bool] | None = None  # True once the stream is open
         self._quiet_since: float | None = None  # when the last watch ended
 
     async def follow(self, order_id: str) -> AsyncGenerator[Order, None]:
         """Yield the order now and after every change, ending after a final state."""
-        changed = asyncio.Event()
-        self._watching.setdefault(order_id, set()).add(changed)
+        watch = _Watch()
+        watchers = self._watching.setdefault(order_id, set())
+        watchers.add(watch)
         self._quiet_since = None
         try:
             await self._stream_open()
             sent = -1
             while True:
-                changed.clear()  # before the read: a change during it means read again
-                order = await self._store.get(order_id)
+                watch.changed.clear()  # before the read: a change during it means read again
+                order, watch.handed = watch.handed, None
+                if order is None:
+                    order = await self._store.get(order_id)
                 if order is None:
                     return
+                watch.status = order.status
                 if order.version > sent:
                     sent = order.version
                     yield order
                     if order.status in FINAL:
                         return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), self._wait_interval())
+                    await asyncio.wait_for(watch.changed.wait(), self._wait_interval())
         finally:
-            watchers = self._watching.get(order_id, set())
-            watchers.discard(changed)
+            watchers.discard(watch)
             if not watchers:
                 self._watching.pop(order_id, None)
             if not self._watching:
                 self._quiet_since = asyncio.get_running_loop().time()
+
+    def heard(self, order_id: str, order: Order | None = None) -> None:
+        """This process moved the order: its watches take ``order`` (the order as moved) when
+        given, else read it again, now."""
+        for watch in self._watching.get(order_id, ()):
+            if order is not None and (watch.handed is None
+                                      or order.version > watch.handed.version):
+                watch.handed = order
+            watch.changed.set()
 
     @property
     def streaming(self) -> bool:
@@ -111,9 +128,9 @@ class OrderWatcher:
                 opened.set_result(True)
                 self._notify_all()  # anything between a poll and this moment: read again
                 while not self._gone_quiet():
-                    order_id = await updated.next()
-                    if order_id is not None:
-                        self._notify(order_id)
+                    moved = await updated.next()
+                    if moved is not None:
+                        self._notify(*moved)
                 # From here a new watch starts a new stream rather than count on this one.
                 self._feed = self._open = None
         except ChangeFeedError as exc:
@@ -130,11 +147,27 @@ class OrderWatcher:
             return False
         return asyncio.get_running_loop().time() - self._quiet_since >= self._linger
 
-    def _notify(self, order_id: str) -> None:
-        for changed in self._watching.get(order_id, ()):
-            changed.set()
+    def _notify(self, order_id: str, status: Status | None = None) -> None:
+        """Wake the order's watches; with the ``status`` the change set, only those that have
+        not read the order in it yet (a move this process announced was read already)."""
+        for watch in self._watching.get(order_id, ()):
+            if status is None or watch.status is not status:
+                watch.handed = None  # another's change: read what the database holds
+                watch.changed.set()
 
     def _notify_all(self) -> None:
         for watchers in self._watching.values():
-            for changed in watchers:
-                changed.set()
+            for watch in watchers:
+                watch.changed.set()
+
+
+class _Watch:
+    """One watch: its wake-up, the status it last read, and the order as this process moved
+    it, if handed over since (then it needs no read)."""
+
+    __slots__ = ("changed", "handed", "status")
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+        self.status: Status | None = None
+        self.handed: Order | None = None

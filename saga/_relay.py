@@ -42,7 +42,7 @@ DEFAULT_LEASE = timedelta(seconds=10)
 # Per event: 0.5 s after its first failed attempt, doubling; ten attempts span about four
 # minutes of broker outage before an event is parked.
 RELAY_BACKOFF = Backoff(initial=0.5, maximum=300.0)
-DEFAULT_MARK_DELAY = 0.25
+DEFAULT_MARK_DELAY = 1.0
 DEFAULT_MAX_ATTEMPTS = 10
 
 

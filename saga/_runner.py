@@ -23,7 +23,7 @@ from saga._locks import HeldLocks, KeyedLocks
 from saga._registry import EventRegistry
 from saga._store import Document, OutboxStore, outbox_record, utcnow
 from saga.tracing import carrier
-from saga.unit_of_work import UnitOfWork, _open
+from saga.unit_of_work import UnitOfWork, _current, _open
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -74,14 +74,20 @@ class Outbox:
         async def attempt(session: AsyncClientSession) -> T:
             nonlocal stored, last
             uow = last = UnitOfWork(session, held, self.registry)
-            result = await work(uow)
+            current = _current.set(uow)
+            try:
+                result = await work(uow)
+            finally:
+                _current.reset(current)
+            origins = [(headers, trace) if o is None else (dict(o.headers), dict(o.trace))
+                       for o in uow.origins]
             if taker is None:
-                stored = [outbox_record(e, self.registry, headers, trace=trace)
-                          for e in uow.events]
+                stored = [outbox_record(e, self.registry, h, trace=t)
+                          for e, (h, t) in zip(uow.events, origins, strict=True)]
             else:  # leased to our relay, which attempts them at once
                 due_at = utcnow() + taker.lease
-                stored = [outbox_record(e, self.registry, headers, due_at=due_at, attempts=1,
-                                        trace=trace) for e in uow.events]
+                stored = [outbox_record(e, self.registry, h, due_at=due_at, attempts=1, trace=t)
+                          for e, (h, t) in zip(uow.events, origins, strict=True)]
             await self.store.insert(stored, session)
             return result
 

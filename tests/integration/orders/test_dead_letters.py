@@ -17,8 +17,7 @@ from contracts.bookstore.events.v1 import events_pb2 as ev
 from contracts.bookstore.messaging.v1 import messaging_pb2 as msg
 from contracts.bookstore.messaging.v1 import messaging_pb2_grpc as msg_grpc
 from contracts.bookstore.orders.v1 import orders_pb2 as pb
-from orders.handlers import OrderHandlers
-from orders.payments import PaymentResult
+from orders.handlers import Charge, OrderHandlers
 from runtime.auth import Role
 from runtime.messaging_admin import MessagingAdminService
 from runtime.server import GrpcServer
@@ -35,7 +34,7 @@ class BuggyHandlers(OrderHandlers):
 
     broken = True
 
-    async def settle(self, event: ev.StockReserved, result: PaymentResult | None,
+    async def settle(self, event: ev.StockReserved, result: Charge | None,
                      uow: UnitOfWork) -> None:
         if self.broken:
             raise KeyError("payment_reference")  # the bug
