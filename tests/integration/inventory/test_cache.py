@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
 from inventory.cache import BookCache
-from inventory.model import Book, NewBook
+from inventory.model import Book, BookChanges, BookFilter, BookQuery, NewBook, Sort
 from inventory.store import BookStore
 from runtime.errors import NotFound
 from runtime.mongo import Document
@@ -159,3 +159,50 @@ async def test_without_change_streams_every_read_goes_to_the_database(
         prices = [(await cache.get(book.id)).price_cents for _ in range(3)]
     assert prices == [1500] * 3
     assert store.reads == 3
+
+
+def by_price(author: str) -> BookQuery:
+    return BookQuery(BookFilter(author=author.lower()), (), Sort.PRICE_ASC, page_size=10)
+
+
+async def test_a_remembered_page_follows_stock_and_is_dropped_when_books_move(
+    mongo_db: AsyncDatabase[Document],
+) -> None:
+    author = f"Paged {ObjectId()}"
+    writer = BookStore(mongo_db)  # another instance, as far as the cache can tell
+
+    async def add(title: str, price: int) -> Book:
+        return await writer.add(NewBook(title=title, author=author, isbn=fresh_isbn(),
+                                        price_cents=price, stock=5, description="",
+                                        published_year=0))
+
+    cheap, dear = await add("Cheap", 500), await add("Dear", 900)
+    store = CountingStore(mongo_db)
+    async with live_cache(store) as cache:
+        first = await cache.page(by_price(author))
+        assert [b.id for b in first.books] == [cheap.id, dear.id]
+        # A stock move changes no page: the remembered page shows the new figure.
+        await mongo_db["books"].update_one({"_id": ObjectId(cheap.id)},
+                                           {"$inc": {"available": -2, "reserved": 2}})
+
+        async def cheap_shows_the_move() -> bool:
+            page = await cache.page(by_price(author))
+            return [b.available for b in page.books] == [3, 5]
+
+        await eventually(cheap_shows_the_move)
+        # A price change may move books between pages: the next read sees the new order.
+        await writer.update(cheap.id, BookChanges(price_cents=1500))
+
+        async def reordered() -> bool:
+            page = await cache.page(by_price(author))
+            return [b.id for b in page.books] == [dear.id, cheap.id]
+
+        await eventually(reordered)
+        # So does a book added elsewhere.
+        newest = await add("Newest", 100)
+
+        async def includes_the_new_book() -> bool:
+            page = await cache.page(by_price(author))
+            return [b.id for b in page.books] == [newest.id, dear.id, cheap.id]
+
+        await eventually(includes_the_new_book)
